@@ -1,0 +1,103 @@
+/* afile.c - see afile.h. */
+#include "afile.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* temporary files still open, removed by the exit handler */
+static struct afile *pending[16];
+static int npending, handler_set;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void remove_pending(void)
+{
+	for (int i = 0; i < npending; i++)
+		if (pending[i] && pending[i]->tmp)
+			unlink(pending[i]->tmp);
+}
+
+static void track(struct afile *a, int add)
+{
+	pthread_mutex_lock(&lock);
+	if (add) {
+		if (!handler_set) {
+			atexit(remove_pending);
+			handler_set = 1;
+		}
+		if (npending < (int)(sizeof pending / sizeof *pending))
+			pending[npending++] = a;
+	} else {
+		for (int i = 0; i < npending; i++)
+			if (pending[i] == a) {
+				pending[i] = pending[--npending];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void afile_open(struct afile *a, const char *path, int mode)
+{
+	size_t n = strlen(path) + 16;
+	a->path = xstrdup(path);
+	a->tmp = xmalloc(n);
+	snprintf(a->tmp, n, "%s.tmp-XXXXXX", path);
+	a->fd = mkostemp(a->tmp, O_CLOEXEC);
+	if (a->fd < 0)
+		die_errno("%s: cannot create a temporary file", path);
+	track(a, 1);
+	/* mkostemp makes 0600; widen to what the caller asked, minus the umask */
+	mode_t um = umask(0);
+	umask(um);
+	if (fchmod(a->fd, (mode_t)mode & ~um) < 0)
+		die_errno("%s", a->tmp);
+}
+
+void afile_write(struct afile *a, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(a->fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			die_errno("%s: write error", a->path);
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+void afile_commit(struct afile *a)
+{
+	if (fsync(a->fd) < 0 && errno != EINVAL)
+		die_errno("%s: fsync", a->path);
+	if (close(a->fd) < 0)
+		die_errno("%s: close", a->path);
+	a->fd = -1;
+	if (rename(a->tmp, a->path) < 0)
+		die_errno("%s: cannot rename the finished file into place", a->path);
+	track(a, 0);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+}
+
+void afile_abort(struct afile *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp)
+		unlink(a->tmp);
+	track(a, 0);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	a->fd = -1;
+}

@@ -1,0 +1,65 @@
+# lib.sh - command-level tests of the real binaries, in TAP.
+#
+#   . "$PEA_SRC/tests/cli/lib.sh"
+#   t 'imports JSON Lines' 'pea import x.jsonl > x.pea && test -s x.pea'
+#   t_err 'names the frame' 1 'pea-cat: x.pea: frame 2 at byte 99: checksum mismatch' pea cat x.pea
+#   done_testing
+#
+# Each script runs in a fresh temporary directory with the build's binaries
+# first on PATH; $DATA is tests/data of the source tree.
+set -u
+: "${PEA_BUILD:?PEA_BUILD must name the build directory}"
+: "${PEA_SRC:?PEA_SRC must name the source directory}"
+export PATH="$PEA_BUILD:$PATH"
+export LC_ALL=C.UTF-8
+DATA="$PEA_SRC/tests/data"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pea-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+_n=0
+_failed=0
+
+_report() { # pass|fail, description
+	_n=$((_n + 1))
+	if [ "$1" = pass ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+# t DESCRIPTION SCRIPT: passes when SCRIPT (run by bash -e) exits 0
+t() {
+	if (set -e; eval "$2") > "$TMP/.out" 2>&1; then
+		_report pass "$1"
+	else
+		_report fail "$1"
+		sed 's/^/#   /' "$TMP/.out" | head -40
+	fi
+}
+
+# t_err DESCRIPTION STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and
+# its stderr is exactly the one line MESSAGE (a glob pattern)
+t_err() {
+	local desc=$1 want=$2 msg=$3
+	shift 3
+	"$@" > "$TMP/.out" 2> "$TMP/.err"
+	local got=$?
+	local line
+	line=$(cat "$TMP/.err")
+	# shellcheck disable=SC2053
+	if [ "$got" = "$want" ] && [[ "$line" == $msg ]] && [ "$(wc -l < "$TMP/.err")" -le 1 ]; then
+		_report pass "$desc"
+	else
+		_report fail "$desc"
+		echo "#   status $got (want $want)"
+		echo "#   stderr: $line"
+		echo "#   want:   $msg"
+	fi
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}

@@ -1,0 +1,2 @@
+. "$PEA_SRC/tests/cli/lib.sh"
+done_testing
