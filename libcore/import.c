@@ -53,6 +53,7 @@ struct type_rule {
 
 struct importer {
 	const struct in_opts *o;
+	const char *text_field;
 	json_tokener *tok;
 	struct type_rule *rules;
 	int nrules;
@@ -77,6 +78,7 @@ struct importer *importer_new(const struct in_opts *o)
 {
 	struct importer *im = xcalloc(1, sizeof *im);
 	im->o = o;
+	im->text_field = o->text_field ? o->text_field : "text";
 	buf_init(&im->tmp, 0);
 	buf_init(&im->tmp2, 0);
 	im->tok = json_tokener_new_ex(64);
@@ -442,7 +444,7 @@ static int import_text(struct importer *im, const char *line, size_t n, pea_fb *
 	const char *s = text_ok(im, &im->tmp, line, &n, repaired, e);
 	if (!s)
 		return -1;
-	int fid = fb_field(fb, im->o->text_field, PEA_STR);
+	int fid = fb_field(fb, im->text_field, PEA_STR);
 	if (fid < 0)
 		return 1;
 	fb_begin(fb);
@@ -491,7 +493,7 @@ static int import_fasttext(struct importer *im, const char *line, size_t n, pea_
 	size_t end = n;
 	while (end > i && is_space(s[end - 1]))
 		end--;
-	int ft = fb_field(fb, im->o->text_field, PEA_STR);
+	int ft = fb_field(fb, im->text_field, PEA_STR);
 	int fl = nl == 1 ? fb_field(fb, "label", PEA_STR) : nl ? fb_field(fb, "labels", PEA_STRLIST) : 0;
 	if (ft < 0 || fl < 0)
 		return 1;

@@ -120,7 +120,7 @@ int main(void)
 	is_int(imp(IN_FASTTEXT, NULL, "__label__spam buy now\n__label__a __label__b two labels\nno label\n", f, &e), 3,
 	       "fastText lines");
 	is_str(json_of(f, &b),
-	       "{\"text\":\"buy now\",\"label\":\"spam\"}\n{\"text\":\"two labels\",\"labels\":[\"a\",\"b\"]}\n{\"text\":\"no label\"}",
+	       "{\"label\":\"spam\",\"text\":\"buy now\"}\n{\"labels\":[\"a\",\"b\"],\"text\":\"two labels\"}\n{\"text\":\"no label\"}",
 	       "one label, several labels, none");
 
 	/* text */
