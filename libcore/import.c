@@ -259,6 +259,31 @@ static int put_sparse_obj(struct importer *im, pea_fb *fb, int fid, json_object 
 	return 0;
 }
 
+/* json-c decodes escapes such as a lone \ud800 into bytes that are not
+ * UTF-8, so every string it hands over is checked before it is stored. */
+static int json_utf8(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return utf8_valid((const uint8_t *)json_object_get_string(o),
+				  (size_t)json_object_get_string_len(o));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!json_utf8(json_object_array_get_idx(o, i)))
+				return 0;
+		return 1;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			if (!utf8_valid((const uint8_t *)k, strlen(k)) || !json_utf8(v))
+				return 0;
+		}
+		return 1;
+	}
+	default:
+		return 1;
+	}
+}
+
 static int put_json(struct importer *im, pea_fb *fb, int fid, int type, json_object *o,
 		    const char *k, struct pea_err *e)
 {
@@ -387,6 +412,11 @@ static int import_json(struct importer *im, const char *line, size_t n, pea_fb *
 				return -1;
 			}
 			type = want;
+		}
+		if (!utf8_valid((const uint8_t *)key, kl) || !json_utf8(val)) {
+			err_set(e, "field '%.40s': invalid UTF-8 (a lone surrogate escape?)", key);
+			json_object_put(o);
+			return -1;
 		}
 		if (kl < 1 || kl > PEA_MAX_NAME) {
 			err_set(e, "field name of %zu bytes (must be 1 to %d)", kl, PEA_MAX_NAME);
