@@ -17,6 +17,7 @@
 #include "util.h"
 
 #include <stdint.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getCParams */
 #include <zstd.h>
 
 #define PEA_MAGIC "\xffPEAFRM\xfe"
