@@ -386,7 +386,8 @@ static void add_record(struct load *L, struct dataset *ds, const uint32_t *lab, 
 		ds->ycap = (ds->ny + nl) * 2;
 		ds->yid = xrealloc(ds->yid, ds->ycap * sizeof *ds->yid);
 	}
-	memcpy(ds->yid + ds->ny, lab, nl * sizeof *lab);
+	if (nl)
+		memcpy(ds->yid + ds->ny, lab, nl * sizeof *lab);
 	ds->ny += nl;
 	ds->w[ds->nrec] = w;
 	ds->yoff[++ds->nrec] = ds->ny;
@@ -451,7 +452,8 @@ static void load_ordered(void *arg, struct buf *data)
 				lab[k++] = st_intern(sh->seen, s, len);
 			}
 			/* a record's labels: sorted, each once */
-			qsort(lab, k, sizeof *lab, cmp_u32);
+			if (k > 1)
+				qsort(lab, k, sizeof *lab, cmp_u32);
 			uint32_t m = 0;
 			for (uint32_t j = 0; j < k; j++)
 				if (!m || lab[m - 1] != lab[j])
@@ -481,7 +483,8 @@ static void remap(struct dataset *ds, const uint32_t *map)
 		for (size_t i = 0; i < ds->ny; i++)
 			ds->yid[i] = map[ds->yid[i]];
 		for (uint64_t r = 0; r < ds->nrec; r++)
-			qsort(ds->yid + ds->yoff[r], ds->yoff[r + 1] - ds->yoff[r], sizeof *ds->yid, cmp_u32);
+			if (ds->yoff[r + 1] - ds->yoff[r] > 1)
+				qsort(ds->yid + ds->yoff[r], ds->yoff[r + 1] - ds->yoff[r], sizeof *ds->yid, cmp_u32);
 	}
 }
 
