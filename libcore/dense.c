@@ -70,6 +70,15 @@ void dense_col2im(const struct dense_conv *g, const float *cols, float *dx)
 							continue;
 						const float *src = row + ((size_t)b * g->oh + oy) * g->ow;
 						float *dst = img + (size_t)iy * g->w;
+						if (g->stride == 1) {
+							/* a contiguous run: ix = ox + kj - pad */
+							int lo = g->pad - kj > 0 ? g->pad - kj : 0;
+							int hi = g->w + g->pad - kj < g->ow ? g->w + g->pad - kj : g->ow;
+							float *restrict d = dst + kj - g->pad;
+							for (int ox = lo; ox < hi; ox++)
+								d[ox] += src[ox];
+							continue;
+						}
 						for (int ox = 0; ox < g->ow; ox++) {
 							int ix = ox * g->stride + kj - g->pad;
 							if (ix >= 0 && ix < g->w)

@@ -405,6 +405,62 @@ static void put_input(const struct nn *n, struct ws *s, int B, int b, const floa
 	}
 }
 
+/* ---- small loops, written so the compiler vectorises them (no aliasing;
+ * sums in eight fixed lanes, so the order, and the bits, never vary) ---- */
+__attribute__((noinline)) static void relu_fwd(float *restrict y, const float *restrict x, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		float v = x[k];
+		y[k] = v > 0 ? v : 0.0f;
+	}
+}
+
+__attribute__((noinline)) static void relu_bwd(float *restrict dx, const float *restrict dy, const float *restrict y, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		float d = dy[k]; /* loaded either way, so the select vectorises */
+		dx[k] = y[k] > 0 ? d : 0.0f;
+	}
+}
+
+__attribute__((noinline)) static float sum_lanes(const float *restrict x, size_t n)
+{
+	float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8)
+		for (int j = 0; j < 8; j++)
+			l[j] += x[k + j];
+	for (; k < n; k++)
+		l[k & 7] += x[k];
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+/* 2x2 max pooling with stride 2, the common case, without the general loop */
+static void maxpool2(const float *restrict src, float *restrict dst, int *restrict arg, int iw, int oh, int ow)
+{
+	for (int oy = 0; oy < oh; oy++) {
+		const float *r0 = src + (size_t)(2 * oy) * iw, *r1 = r0 + iw;
+		for (int ox = 0; ox < ow; ox++) {
+			int x0 = 2 * ox, best = 2 * oy * iw + x0;
+			float m = r0[x0];
+			if (r0[x0 + 1] > m) {
+				m = r0[x0 + 1];
+				best = 2 * oy * iw + x0 + 1;
+			}
+			if (r1[x0] > m) {
+				m = r1[x0];
+				best = (2 * oy + 1) * iw + x0;
+			}
+			if (r1[x0 + 1] > m) {
+				m = r1[x0 + 1];
+				best = (2 * oy + 1) * iw + x0 + 1;
+			}
+			dst[oy * ow + ox] = m;
+			arg[oy * ow + ox] = best;
+		}
+	}
+}
+
 /* ---- forward ---- */
 static void forward(const struct nn *n, struct ws *s, int B, int train, float *bnstat)
 {
@@ -435,6 +491,10 @@ static void forward(const struct nn *n, struct ws *s, int B, int train, float *b
 				const float *src = x + pl * l->ih * l->iw;
 				float *dst = y + pl * l->oh * l->ow;
 				int *arg = max ? s->arg[i] + pl * l->oh * l->ow : NULL;
+				if (max && l->k == 2 && l->stride == 2) {
+					maxpool2(src, dst, arg, l->iw, l->oh, l->ow);
+					continue;
+				}
 				for (int oy = 0; oy < l->oh; oy++)
 					for (int ox = 0; ox < l->ow; ox++) {
 						int y0 = oy * l->stride, x0 = ox * l->stride, best = y0 * l->iw + x0;
@@ -491,8 +551,7 @@ static void forward(const struct nn *n, struct ws *s, int B, int train, float *b
 			break;
 		}
 		case NN_RELU:
-			for (size_t k = 0; k < osz * B; k++)
-				y[k] = x[k] > 0 ? x[k] : 0;
+			relu_fwd(y, x, osz * B);
 			break;
 		case NN_DROPOUT:
 			if (!train || l->p == 0) {
@@ -603,13 +662,8 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 			struct dense_conv gc = {l->ic, B, l->ih, l->iw, l->k, l->stride, l->pad, l->oh, l->ow};
 			int K = l->ic * l->k * l->k, BP = B * l->oh * l->ow;
 			dense_gemm(0, 1, l->oc, K, BP, 1, dy, BP, s->aux[i], BP, 1, g + l->woff, K);
-			for (int o = 0; o < l->oc; o++) {
-				const float *row = dy + (size_t)o * BP;
-				float acc = 0;
-				for (int k = 0; k < BP; k++)
-					acc += row[k];
-				g[l->boff + o] += acc;
-			}
+			for (int o = 0; o < l->oc; o++)
+				g[l->boff + o] += sum_lanes(dy + (size_t)o * BP, (size_t)BP);
 			if (need_dx) {
 				dense_gemm(1, 0, K, BP, l->oc, 1, P + l->woff, K, dy, BP, 0, s->scratch, BP);
 				dense_col2im(&gc, s->scratch, dx);
@@ -666,8 +720,7 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 		}
 		case NN_RELU:
 			if (need_dx)
-				for (size_t k = 0; k < osz * B; k++)
-					dx[k] = y[k] > 0 ? dy[k] : 0;
+				relu_bwd(dx, dy, y, osz * B);
 			break;
 		case NN_DROPOUT:
 			if (need_dx) {
@@ -755,6 +808,7 @@ struct nn_trainer {
 	int *ccorrect;
 	size_t ndense;	     /* parameters before the sparse layer's weights */
 	float *g, *m1, *m2;  /* gradient and optimizer moments, nparam each */
+	uint8_t *decay;      /* per dense parameter: weight decay applies */
 	uint8_t *touched;    /* sparse rows of this batch */
 	uint32_t *tlist;
 	size_t ntouched;
@@ -794,6 +848,10 @@ struct nn_trainer *nn_trainer_new(struct nn *n, const struct nn_opts *o, uint64_
 	t->m1 = xcalloc(n->nparam ? n->nparam : 1, sizeof(float));
 	if (o->optim == NN_ADAM)
 		t->m2 = xcalloc(n->nparam ? n->nparam : 1, sizeof(float));
+	t->decay = xcalloc(t->ndense ? t->ndense : 1, 1);
+	for (int i = 0; i < n->nl; i++)
+		if (!n->l[i].sparse_in && n->l[i].nw)
+			memset(t->decay + n->l[i].woff, 1, n->l[i].nw);
 	if (n->l[0].sparse_in) {
 		t->touched = xcalloc(n->dim ? n->dim : 1, 1);
 		t->tlist = xmalloc((n->dim ? n->dim : 1) * sizeof(uint32_t));
@@ -823,6 +881,7 @@ void nn_trainer_free(struct nn_trainer *t)
 	free(t->m1);
 	free(t->m2);
 	free(t->touched);
+	free(t->decay);
 	free(t->tlist);
 	free(t->perm);
 	free(t);
@@ -858,35 +917,33 @@ static inline void update(struct nn_trainer *t, size_t k, float gk, float lr, in
 	}
 }
 
-static void optimize(struct nn_trainer *t, float lr)
+/* The sparse layer's rows of this batch, updated lazily: only the rows of
+ * features the batch had move. */
+static void sparse_update(struct nn_trainer *t, float lr, float c1, float c2)
 {
-	struct nn *n = t->n;
-	t->steps++;
-	float c1 = (float)(1 / (1 - pow(0.9, (double)t->steps)));
-	float c2 = (float)(1 / (1 - pow(0.999, (double)t->steps)));
-	for (int i = 0; i < n->nl; i++) {
-		const struct nn_layer *l = &n->l[i];
-		if (l->nw && !l->sparse_in) {
-			size_t lo = l->woff, hi = l->woff + l->nw;
-#pragma omp parallel for schedule(static) num_threads(t->nth) if (l->nw > 65536)
-			for (size_t k = lo; k < hi; k++)
-				update(t, k, t->g[k], lr, 1, c1, c2);
+	const struct nn_layer *l = &t->n->l[0];
+	int O = l->out;
+	for (size_t r = 0; r < t->ntouched; r++) {
+		size_t base = l->woff + (size_t)t->tlist[r] * O;
+		for (int o = 0; o < O; o++) {
+			update(t, base + o, t->g[base + o], lr, 1, c1, c2);
+			t->g[base + o] = 0;
 		}
-		for (size_t k = l->boff; k < l->boff + l->nb; k++)
-			update(t, k, t->g[k], lr, 0, c1, c2);
-		if (l->sparse_in) {
-			/* lazy: only the rows of features this batch had move */
-			int O = l->out;
-			for (size_t r = 0; r < t->ntouched; r++) {
-				size_t base = l->woff + (size_t)t->tlist[r] * O;
-				for (int o = 0; o < O; o++) {
-					update(t, base + o, t->g[base + o], lr, 1, c1, c2);
-					t->g[base + o] = 0;
-				}
-				t->touched[t->tlist[r]] = 0;
-			}
-			t->ntouched = 0;
-		}
+		t->touched[t->tlist[r]] = 0;
+	}
+	t->ntouched = 0;
+}
+
+/* Dense parameters [lo, hi): the chunk gradients summed in chunk order,
+ * then the update. */
+static void dense_update(struct nn_trainer *t, int nc, size_t lo, size_t hi, float lr, float c1, float c2)
+{
+	float *const *src = t->cg;
+	for (size_t k = lo; k < hi; k++) {
+		float g = src[0][k];
+		for (int c = 1; c < nc; c++)
+			g += src[c][k];
+		update(t, k, g, lr, t->decay[k], c1, c2);
 	}
 }
 
@@ -977,12 +1034,25 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 		const size_t *rows = t->perm + start;
 		for (int c = 0; c < nc; c++)
 			seeds[c] = rng_next(&t->r);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(t->nth)
-		for (int c = 0; c < nc; c++)
-			run_chunk(t, d, rows, bs, c, seeds[c]);
-		dense_sum_ordered(t->g, t->cg, nc, t->ndense, t->nth);
-		if (n->l[0].sparse_in)
+		float lr = (float)lr_at(t, epoch, bi, nb), c1, c2;
+		t->steps++;
+		c1 = (float)(1 / (1 - pow(0.9, (double)t->steps)));
+		c2 = (float)(1 / (1 - pow(0.999, (double)t->steps)));
+		size_t nd = t->ndense, nblk = (nd + 4095) / 4096;
+		/* one parallel region a batch: chunks, then the update in blocks */
+#pragma omp parallel num_threads(t->nth)
+		{
+#pragma omp for schedule(dynamic, 1)
+			for (int c = 0; c < nc; c++)
+				run_chunk(t, d, rows, bs, c, seeds[c]);
+#pragma omp for schedule(static)
+			for (size_t k = 0; k < nblk; k++)
+				dense_update(t, nc, k * 4096, (k + 1) * 4096 < nd ? (k + 1) * 4096 : nd, lr, c1, c2);
+		}
+		if (n->l[0].sparse_in) {
 			sparse_grad(t, d, rows, bs);
+			sparse_update(t, lr, c1, c2);
+		}
 		for (int c = 0; c < nc; c++) {
 			loss += t->closs[c];
 			correct += (uint64_t)t->ccorrect[c];
@@ -993,13 +1063,12 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 			if (l->kind != NN_BN)
 				continue;
 			for (size_t k = l->soff; k < l->soff + 2 * (size_t)l->oc; k++) {
-				float s = 0;
+				float sum = 0;
 				for (int c = 0; c < nc; c++)
-					s += t->cbn[c][k];
-				n->state[k] = (1 - BN_MOMENTUM) * n->state[k] + BN_MOMENTUM * (s / nc);
+					sum += t->cbn[c][k];
+				n->state[k] = (1 - BN_MOMENTUM) * n->state[k] + BN_MOMENTUM * (sum / nc);
 			}
 		}
-		optimize(t, (float)lr_at(t, epoch, bi, nb));
 		if (prog)
 			prog(ctx, start + bs);
 	}
