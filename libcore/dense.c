@@ -41,8 +41,20 @@ void dense_im2col(const struct dense_conv *g, const float *x, float *cols)
 							continue;
 						}
 						const float *src = img + (size_t)iy * g->w;
-						if (g->stride == 1 && g->pad == 0) {
-							memcpy(dst, src + kj, (size_t)g->ow * sizeof(float));
+						if (g->stride == 1) {
+							/* ix = ox + kj - pad: zeros, a copied run, zeros */
+							int lo = g->pad - kj > 0 ? g->pad - kj : 0;
+							int hi = g->w + g->pad - kj < g->ow ? g->w + g->pad - kj : g->ow;
+							if (hi < lo)
+								hi = lo;
+							/* rows are short: plain loops beat library calls */
+							const float *restrict sp = src + kj - g->pad;
+							for (int ox = 0; ox < lo; ox++)
+								dst[ox] = 0;
+							for (int ox = lo; ox < hi; ox++)
+								dst[ox] = sp[ox];
+							for (int ox = hi; ox < g->ow; ox++)
+								dst[ox] = 0;
 							continue;
 						}
 						for (int ox = 0; ox < g->ow; ox++) {

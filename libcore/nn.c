@@ -435,6 +435,52 @@ __attribute__((noinline)) static float sum_lanes(const float *restrict x, size_t
 	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
+__attribute__((noinline)) static void bn_apply(float *restrict y, float *restrict h, const float *restrict x, size_t n,
+						float mean, float inv, float g, float b)
+{
+	for (size_t k = 0; k < n; k++) {
+		float v = (x[k] - mean) * inv;
+		h[k] = v;
+		y[k] = g * v + b;
+	}
+}
+
+__attribute__((noinline)) static float dot_lanes(const float *restrict x, const float *restrict y, size_t n)
+{
+	float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8)
+		for (int j = 0; j < 8; j++)
+			l[j] += x[k + j] * y[k + j];
+	for (; k < n; k++)
+		l[k & 7] += x[k] * y[k];
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+__attribute__((noinline)) static void bn_back(float *restrict dx, const float *restrict dy, const float *restrict h,
+					       size_t n, float k1, float msd, float msdh)
+{
+	for (size_t k = 0; k < n; k++)
+		dx[k] = k1 * (dy[k] - msd - h[k] * msdh);
+}
+
+/* sum of (x - m)^2, in eight lanes */
+__attribute__((noinline)) static float sq_dev_lanes(const float *restrict x, size_t n, float m)
+{
+	float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8)
+		for (int j = 0; j < 8; j++) {
+			float d = x[k + j] - m;
+			l[j] += d * d;
+		}
+	for (; k < n; k++) {
+		float d = x[k] - m;
+		l[k & 7] += d * d;
+	}
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
 /* 2x2 max pooling with stride 2, the common case, without the general loop */
 static void maxpool2(const float *restrict src, float *restrict dst, int *restrict arg, int iw, int oh, int ow)
 {
@@ -576,15 +622,21 @@ static void forward(const struct nn *n, struct ws *s, int B, int train, float *b
 				float *hc = l->spatial_in ? s->aux[i] + c * M : s->aux[i] + c;
 				float mean, inv;
 				if (train) {
-					double sum = 0, sq = 0;
-					for (size_t k = 0; k < M; k++)
-						sum += xc[k * stride];
-					double mu = sum / M;
-					for (size_t k = 0; k < M; k++) {
-						double d = xc[k * stride] - mu;
-						sq += d * d;
+					double mu, var;
+					if (stride == 1) {
+						mu = (double)sum_lanes(xc, M) / M;
+						var = (double)sq_dev_lanes(xc, M, (float)mu) / M;
+					} else {
+						double sum = 0, sq = 0;
+						for (size_t k = 0; k < M; k++)
+							sum += xc[k * stride];
+						mu = sum / M;
+						for (size_t k = 0; k < M; k++) {
+							double d = xc[k * stride] - mu;
+							sq += d * d;
+						}
+						var = sq / M;
 					}
-					double var = sq / M;
 					mean = (float)mu;
 					inv = (float)(1 / sqrt(var + BN_EPS));
 					s->bn[i][c] = mean;
@@ -598,11 +650,14 @@ static void forward(const struct nn *n, struct ws *s, int B, int train, float *b
 					mean = n->state[l->soff + c];
 					inv = 1 / sqrtf(n->state[l->soff + C + c] + BN_EPS);
 				}
-				for (size_t k = 0; k < M; k++) {
-					float h = (xc[k * stride] - mean) * inv;
-					hc[k * stride] = h;
-					yc[k * stride] = gam[c] * h + bet[c];
-				}
+				if (stride == 1)
+					bn_apply(yc, hc, xc, M, mean, inv, gam[c], bet[c]);
+				else
+					for (size_t k = 0; k < M; k++) {
+						float h = (xc[k * stride] - mean) * inv;
+						hc[k * stride] = h;
+						yc[k * stride] = gam[c] * h + bet[c];
+					}
 			}
 			break;
 		}
@@ -661,9 +716,10 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 		case NN_CONV: {
 			struct dense_conv gc = {l->ic, B, l->ih, l->iw, l->k, l->stride, l->pad, l->oh, l->ow};
 			int K = l->ic * l->k * l->k, BP = B * l->oh * l->ow;
-			dense_gemm(0, 1, l->oc, K, BP, 1, dy, BP, s->aux[i], BP, 1, g + l->woff, K);
+			/* each parameter's gradient is written once per chunk: no zeroing */
+			dense_gemm(0, 1, l->oc, K, BP, 1, dy, BP, s->aux[i], BP, 0, g + l->woff, K);
 			for (int o = 0; o < l->oc; o++)
-				g[l->boff + o] += sum_lanes(dy + (size_t)o * BP, (size_t)BP);
+				g[l->boff + o] = sum_lanes(dy + (size_t)o * BP, (size_t)BP);
 			if (need_dx) {
 				dense_gemm(1, 0, K, BP, l->oc, 1, P + l->woff, K, dy, BP, 0, s->scratch, BP);
 				dense_col2im(&gc, s->scratch, dx);
@@ -696,6 +752,7 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 			break;
 		case NN_FC: {
 			int O = l->out;
+			memset(g + l->boff, 0, (size_t)O * sizeof(float));
 			for (int b = 0; b < B; b++)
 				for (int o = 0; o < O; o++)
 					g[l->boff + o] += dy[(size_t)b * O + o];
@@ -704,7 +761,7 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 				return;
 			}
 			const float *X = l->spatial_in ? s->aux[i] : x;
-			dense_gemm(1, 0, O, (int)isz, B, 1, dy, O, X, (int)isz, 1, g + l->woff, (int)isz);
+			dense_gemm(1, 0, O, (int)isz, B, 1, dy, O, X, (int)isz, 0, g + l->woff, (int)isz);
 			if (need_dx) {
 				float *dflat = l->spatial_in ? s->scratch : dx;
 				dense_gemm(0, 0, B, (int)isz, O, 1, dy, O, P + l->woff, (int)isz, 0, dflat, (int)isz);
@@ -740,17 +797,25 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 				const float *hc = l->spatial_in ? s->aux[i] + c * M : s->aux[i] + c;
 				float *dxc = l->spatial_in ? dx + c * M : dx + c;
 				double sd = 0, sdh = 0;
-				for (size_t k = 0; k < M; k++) {
-					sd += dyc[k * stride];
-					sdh += (double)dyc[k * stride] * hc[k * stride];
+				if (stride == 1) {
+					sd = sum_lanes(dyc, M);
+					sdh = dot_lanes(dyc, hc, M);
+				} else {
+					for (size_t k = 0; k < M; k++) {
+						sd += dyc[k * stride];
+						sdh += (double)dyc[k * stride] * hc[k * stride];
+					}
 				}
-				g[l->boff + c] += (float)sdh;
-				g[l->boff + C + c] += (float)sd;
+				g[l->boff + c] = (float)sdh;
+				g[l->boff + C + c] = (float)sd;
 				if (need_dx) {
 					float inv = s->bn[i][2 * C + c], k1 = gam[c] * inv;
 					float msd = (float)(sd / M), msdh = (float)(sdh / M);
-					for (size_t k = 0; k < M; k++)
-						dxc[k * stride] = k1 * (dyc[k * stride] - msd - hc[k * stride] * msdh);
+					if (stride == 1)
+						bn_back(dxc, dyc, hc, M, k1, msd, msdh);
+					else
+						for (size_t k = 0; k < M; k++)
+							dxc[k * stride] = k1 * (dyc[k * stride] - msd - hc[k * stride] * msdh);
 				}
 			}
 			break;
@@ -976,7 +1041,6 @@ static void run_chunk(struct nn_trainer *t, const struct nn_data *d, const size_
 	int correct = 0;
 	t->closs[c] = softmax_loss(s->act[n->nl - 1], B, n->nout, s->y, s->w, (float)bs, s->probs, s->d0, &correct);
 	t->ccorrect[c] = correct;
-	memset(t->cg[c], 0, t->ndense * sizeof(float));
 	const float *sd = NULL;
 	backward(n, s, B, t->cg[c], &sd);
 	if (sd)
