@@ -1,6 +1,5 @@
 /* pea-tokenize - text fields into a list of tokens (libcore/tok.c). */
 #include "pmap.h"
-#include "progress.h"
 #include "tok.h"
 
 #include <stdio.h>
@@ -12,8 +11,6 @@ struct ctx {
 	const char *to;
 	const char *names; /* the fields, for messages */
 	uint64_t repaired; /* atomic: repairs made here (input counts its own) */
-	uint64_t records;  /* atomic */
-	struct progress prog;
 };
 
 static int tokenize(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb *out)
@@ -73,17 +70,7 @@ static int tokenize(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 	}
 	if (repaired)
 		__atomic_add_fetch(&c->repaired, repaired, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&c->records, frame_nrec(in), __ATOMIC_RELAXED);
 	return 0;
-}
-
-static void show(void *arg, struct buf *data)
-{
-	struct ctx *c = arg;
-	(void)data;
-	if (progress_due(&c->prog))
-		progress_show(&c->prog, "tokenize: %llu records",
-			      (unsigned long long)__atomic_load_n(&c->records, __ATOMIC_RELAXED));
 }
 
 static void range_opt(const char *name, const char *s, int *lo, int *hi, int zero_ok)
@@ -177,17 +164,15 @@ int main(int argc, char **argv)
 	c.st = xcalloc((size_t)nt, sizeof *c.st);
 	for (int i = 0; i < nt; i++)
 		c.st[i] = tok_state_new(c.tok);
-	progress_init(&c.prog, quiet);
 
 	struct in_opts io = {0};
 	io.repair_utf8 = 1;
 	io.text_field = c.fields.v[0];
 	pea_in *in = in_open(args, nargs, &io);
 	pea_out *out = out_open(&oo);
-	struct pmap_opts po = {nt, tokenize, show, &c};
+	struct pmap_opts po = {nt, tokenize, NULL, &c, quiet};
 	pmap_run(in, out, &po);
 	out_close(out);
-	progress_done(&c.prog);
 	uint64_t bad = in_repaired(in) + c.repaired;
 	if (bad)
 		warning("%llu invalid UTF-8 sequence%s replaced by U+FFFD", (unsigned long long)bad,

@@ -6,7 +6,6 @@
  * model just written, so `... | pea vectorize --fit v.model | pea train`
  * works in one pipeline. */
 #include "pmap.h"
-#include "progress.h"
 #include "vec.h"
 
 #include <stdio.h>
@@ -17,9 +16,6 @@ struct ctx {
 	const struct vec *v;
 	struct vec_fit *fit;
 	struct vec_thread **th;
-	uint64_t records; /* atomic */
-	struct progress prog;
-	const char *what;
 };
 
 /* The record's inputs, with their types checked. */
@@ -77,7 +73,6 @@ static int fit_fn(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb *o
 		if (vec_fit_rec(c->fit, pmap_thread(t), &rec, &e))
 			return pmap_fail(t, r, "%s", e.msg);
 	}
-	__atomic_add_fetch(&c->records, frame_nrec(in), __ATOMIC_RELAXED);
 	return pmap_keep(t, in, out);
 }
 
@@ -116,17 +111,7 @@ static int apply_fn(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 		fb_str(out, ofs, fs, fsn);
 		fb_end(out);
 	}
-	__atomic_add_fetch(&c->records, frame_nrec(in), __ATOMIC_RELAXED);
 	return 0;
-}
-
-static void show(void *arg, struct buf *data)
-{
-	struct ctx *c = arg;
-	(void)data;
-	if (progress_due(&c->prog))
-		progress_show(&c->prog, "vectorize: %s %llu records", c->what,
-			      (unsigned long long)__atomic_load_n(&c->records, __ATOMIC_RELAXED));
 }
 
 static char *spool_path;
@@ -299,7 +284,6 @@ int main(int argc, char **argv)
 	if (names && fit_only && !vocab)
 		die_usage("hashed feature names are recorded while vectorizing: drop --fit-only");
 	int nt = cli_threads(threads);
-	progress_init(&c.prog, quiet);
 	pea_in *in = in_open(args, nargs, NULL);
 	if (fit) {
 		/* pass 1: count, keeping a copy of the stream for pass 2 */
@@ -319,8 +303,7 @@ int main(int argc, char **argv)
 			struct out_opts so = {spool_path, 1, 1, 0};
 			spool = out_open(&so);
 		}
-		c.what = "fitting";
-		struct pmap_opts po = {nt, fit_fn, show, &c};
+		struct pmap_opts po = {nt, fit_fn, NULL, &c, quiet};
 		pmap_run(in, spool, &po);
 		if (spool)
 			out_close(spool);
@@ -334,23 +317,19 @@ int main(int argc, char **argv)
 		if (fit_only) {
 			if (names)
 				vec_names_write(v, NULL, 0, (int)per, names);
-			progress_done(&c.prog);
 			goto done;
 		}
 		in = in_open(&spool_path, 1, NULL);
-		c.records = 0;
 	}
 	c.v = v;
 	c.o = *vec_options(v);
 	c.th = xcalloc((size_t)nt, sizeof *c.th);
 	for (int i = 0; i < nt; i++)
 		c.th[i] = vec_thread_new(v, names != NULL);
-	c.what = "vectorizing";
 	pea_out *out = out_open(&oo);
-	struct pmap_opts po = {nt, apply_fn, show, &c};
+	struct pmap_opts po = {nt, apply_fn, NULL, &c, quiet};
 	pmap_run(in, out, &po);
 	out_close(out);
-	progress_done(&c.prog);
 	in_close(in);
 	if (names)
 		vec_names_write(v, c.th, nt, (int)per, names);
