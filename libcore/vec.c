@@ -19,6 +19,8 @@
 
 /* the seed of numeric feature names in the hashed space ("pea-num") */
 #define NUM_SEED 0x7065612d6e756dull
+/* the layout of the vectorizer and feature-names files ("format" in meta) */
+#define VEC_FORMAT 1
 /* the namespace tag of numeric features in term tables */
 #define NS_NUMERIC 255
 /* distinct terms a table may hold: past it fitting fails and names stop */
@@ -364,6 +366,12 @@ static json_object *load_meta(const struct model *m, const char *kind, struct pe
 	const char *k = jstr(o, "kind");
 	if (!k || strcmp(k, kind)) {
 		err_set(e, "not a %s file (kind %s)", kind, k ? k : "missing");
+		json_object_put(o);
+		return NULL;
+	}
+	double fmt = jnum(o, "format", 0);
+	if (fmt != VEC_FORMAT) {
+		err_set(e, "%s file of format %g; this pea reads format %d", kind, fmt, VEC_FORMAT);
 		json_object_put(o);
 		return NULL;
 	}
@@ -930,6 +938,7 @@ int vec_fit_write(struct vec_fit *f, const char *path, struct pea_err *e)
 	}
 	json_object *meta = json_object_new_object();
 	json_object_object_add(meta, "kind", json_object_new_string("vectorizer"));
+	json_object_object_add(meta, "format", json_object_new_int(VEC_FORMAT));
 	json_object_object_add(meta, "mode", json_object_new_string(o->vocab ? "vocab" : "hash"));
 	if (!o->vocab) {
 		json_object_object_add(meta, "hash", json_object_new_string("xxh3"));
@@ -1163,6 +1172,7 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	}
 	json_object *meta = json_object_new_object();
 	json_object_object_add(meta, "kind", json_object_new_string("feature-names"));
+	json_object_object_add(meta, "format", json_object_new_int(VEC_FORMAT));
 	json_object_object_add(meta, "fspace", json_object_new_string(v->fspace));
 	json_object_object_add(meta, "features", json_object_new_int64((int64_t)nf));
 	json_object_object_add(meta, "complete", json_object_new_boolean(!incomplete));

@@ -94,7 +94,7 @@ t 'tfidf: --fit writes a model and vectorizes, -m gives the same' '
 	pea vectorize -m m.model --json tok.pea > apply.jsonl
 	cmp fit.jsonl apply.jsonl
 	grep -q "\"fspace\":\"vec:[0-9a-f]\{16\}\"" apply.jsonl
-	pea vectorize --show m.model | head -1 | grep -q "\"kind\":\"vectorizer\",\"mode\":\"hash\""'
+	pea vectorize --show m.model | head -1 | grep -q "\"kind\":\"vectorizer\",\"format\":1,\"mode\":\"hash\""'
 t 'vocabulary: fit, show, names' '
 	pea vectorize --vocab --weight tfidf --fit-only --fit voc.model --names voc.names tok.pea
 	pea vectorize --show voc.model > show.txt
