@@ -264,6 +264,8 @@ int main(int argc, char **argv)
 		o->max_features = max_features > 0 ? (uint64_t)max_features : 0;
 		if ((min_df >= 0 || max_df >= 0 || max_features >= 0) && !vocab)
 			die_usage("--min-df, --max-df and --max-features shape a vocabulary (--vocab)");
+		if (fit && !vocab && o->bits > 28)
+			die_usage("--fit counts documents per feature: --bits 28 or less (2^28 counters take 1 GiB)");
 		if (vocab && !fit)
 			die_usage("--vocab learns a vocabulary: give --fit FILE (or apply one with -m)");
 		if (!o->fields.n && !o->numeric.n)

@@ -378,6 +378,20 @@ static json_object *load_meta(const struct model *m, const char *kind, struct pe
 	return o;
 }
 
+/* a model file of the given kind and its meta, or NULL with e set */
+static struct model *open_kind(const char *path, const char *kind, json_object **meta, struct pea_err *e)
+{
+	struct model *m = model_open(path, e);
+	if (!m)
+		return NULL;
+	*meta = load_meta(m, kind, e);
+	if (!*meta) {
+		model_close(m);
+		return NULL;
+	}
+	return m;
+}
+
 static void compute_idf(struct vec *v, uint64_t n)
 {
 	v->idf = xmalloc(xmul(n, sizeof *v->idf));
@@ -425,14 +439,10 @@ static int64_t vocab_find(const struct vec *v, uint64_t h, int ns, const char *p
 
 struct vec *vec_load(const char *path, struct pea_err *e)
 {
-	struct model *m = model_open(path, e);
+	json_object *meta;
+	struct model *m = open_kind(path, "vectorizer", &meta, e);
 	if (!m)
 		return NULL;
-	json_object *meta = load_meta(m, "vectorizer", e);
-	if (!meta) {
-		model_close(m);
-		return NULL;
-	}
 	struct vec *v = xcalloc(1, sizeof *v);
 	v->m = m;
 	struct vec_opts *o = &v->o;
@@ -768,7 +778,6 @@ struct vec_fit {
 	uint64_t *docs, *tokens; /* per thread */
 	uint32_t *numdim;    /* atomic: values of each numeric field */
 	uint64_t seed[VEC_MAX_FIELDS];
-	uint64_t *seen; /* hashing: per thread scratch */
 	uint64_t **scratch;
 	size_t *scap;
 };
@@ -1207,14 +1216,10 @@ struct vec_names {
 
 struct vec_names *vec_names_open(const char *path, struct pea_err *e)
 {
-	struct model *m = model_open(path, e);
+	json_object *meta;
+	struct model *m = open_kind(path, "feature-names", &meta, e);
 	if (!m)
 		return NULL;
-	json_object *meta = load_meta(m, "feature-names", e);
-	if (!meta) {
-		model_close(m);
-		return NULL;
-	}
 	struct vec_names *v = xcalloc(1, sizeof *v);
 	v->m = m;
 	const char *fs = jstr(meta, "fspace");

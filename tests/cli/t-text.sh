@@ -101,6 +101,17 @@ t 'vocabulary: fit, show, names' '
 	grep -q "^feature	term	df	idf$" show.txt
 	grep -q "	quick	1	1.40547$" show.txt
 	pea vectorize --show voc.names | grep -q "	quick$"'
+t 'fitting is deterministic: the same model on 1 and 2 threads' '
+	pea tokenize --binary big.txt > bigtok.pea
+	pea vectorize -j1 --vocab --weight tfidf --fit-only --fit v1.model bigtok.pea
+	pea vectorize -j2 --vocab --weight tfidf --fit-only --fit v2.model bigtok.pea
+	cmp v1.model v2.model
+	pea vectorize -j1 --weight bm25 --fit-only --fit h1.model bigtok.pea
+	pea vectorize -j2 --weight bm25 --fit-only --fit h2.model bigtok.pea
+	cmp h1.model h2.model
+	pea vectorize -j1 -m v1.model --binary bigtok.pea | pea cat --json | md5sum > a.sum
+	pea vectorize -j2 -m v2.model --binary bigtok.pea | pea cat --json | md5sum > b.sum
+	cmp a.sum b.sum'
 t 'hashing names: which tokens hit which feature' '
 	pea vectorize --names h.names tok.pea > /dev/null
 	pea vectorize --show h.names | grep -q "^474314	hello$"'
