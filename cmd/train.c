@@ -1,6 +1,7 @@
 /* pea-train - learn a model from records with features and labels; merge
  * models trained on shards; show what a model learned. */
 #include "learn.h"
+#include "vec.h"
 
 #include <stdio.h>
 
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 		CLI_OPTS_ALGO(ap),
 		{0, "merge", CLI_FLAG, &merge, NULL, "combine the models given as arguments into -o"},
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
-		{0, "names", CLI_STR, &names, "FILE", "--show: feature names, lines INDEX<TAB>NAME"},
+		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
 		{0, "top", CLI_INT, &top, "K", "--show: features per label (default 20)"},
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),
@@ -63,11 +64,14 @@ int main(int argc, char **argv)
 			die_usage("--top must be between 0 and 100000");
 		struct amodel *m = open_model(show);
 		struct pea_err e;
-		struct feature_names *fn = NULL;
-		if (names && !(fn = fn_load(names, &e)))
+		struct vec_names *fn = NULL;
+		if (names && !(fn = vec_names_open(names, &e)))
 			die("%s: %s", names, e.msg);
+		if (fn && m->fspace && strcmp(vec_names_fspace(fn), m->fspace))
+			die("%s: names of the feature space '%s', the model's is '%s'", names, vec_names_fspace(fn),
+			    m->fspace);
 		am_show(m, fn, (int)top, stdout);
-		fn_free(fn);
+		vec_names_close(fn);
 		am_free(m);
 		if (fflush(stdout) || ferror(stdout))
 			die_errno("writing the output");
