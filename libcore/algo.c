@@ -18,6 +18,8 @@ extern const struct algo algo_nb, algo_logreg, algo_svm;
 static const struct algo *const registry[] = {&algo_nb, &algo_logreg, &algo_svm};
 
 #define MAX_META (64u << 20)
+/* the version of the meta's fields and of the algorithms' sections */
+#define AM_FORMAT 1
 #define MAX_MODEL_LABELS (1u << 20)
 
 const struct algo *algo_find(const char *name)
@@ -96,6 +98,7 @@ static struct model_writer *am_writer(const struct amodel *m)
 	struct model_writer *w = mw_new();
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "kind", json_object_new_string("classifier"));
+	json_object_object_add(o, "format", json_object_new_int(AM_FORMAT));
 	json_object_object_add(o, "algo", json_object_new_string(m->algo->name));
 	json_object *l = json_object_new_array();
 	for (int i = 0; i < m->nlabels; i++)
@@ -175,6 +178,12 @@ static int load_meta(struct amodel *m, struct pea_err *e)
 	}
 	if (strcmp(json_object_get_string(v), "classifier")) {
 		err_set(e, "a %.64s model, not a classifier", json_object_get_string(v));
+		goto out;
+	}
+	if (!(v = get(o, "format", json_type_int)) || json_object_get_int64(v) < 1 ||
+	    json_object_get_int64(v) > AM_FORMAT) {
+		err_set(e, "classifier format %lld is not one this pea reads (1 to %d)",
+			v ? (long long)json_object_get_int64(v) : 0LL, AM_FORMAT);
 		goto out;
 	}
 	if (!(v = get(o, "algo", json_type_string)) || !(m->algo = algo_find(json_object_get_string(v)))) {
