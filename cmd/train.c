@@ -17,12 +17,12 @@ static struct amodel *open_model(const char *path)
 int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
-	const char *algo = "svm", *out = NULL, *field = NULL, *init = NULL, *show = NULL, *names = NULL;
+	const char *algo = "logreg", *out = NULL, *field = NULL, *init = NULL, *show = NULL, *names = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
 	int quiet = 0, balanced = 0, merge = 0;
 	const struct cli_opt opts[] = {
-		{'a', "algo", CLI_STR, &algo, "NAME", "svm (default), logreg or nb"},
+		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm or nb"},
 		CLI_OPT_OUTPUT(&out),
 		CLI_OPT_FIELD(&field, "the feature field (default features, or dense)"),
 		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, at most 1000 svm)"},
