@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	struct ctx c = {0};
 	const char *model = NULL;
 	int64_t threads = 0;
+	int quiet = 0;
 	c.threshold = NAN;
 	const struct cli_opt opts[] = {
 		CLI_OPT_MODEL(&model),
@@ -142,6 +143,7 @@ int main(int argc, char **argv)
 		{0, "threshold", CLI_DBL, &c.threshold, "P", "binary: predict the second label when its probability is at least P; multi-label: every label at P or above"},
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -175,7 +177,7 @@ int main(int argc, char **argv)
 	}
 	pea_in *in = in_open(args, nargs, NULL);
 	pea_out *out = out_open(&oo);
-	struct pmap_opts po = {nt, classify, NULL, &c};
+	struct pmap_opts po = {nt, classify, NULL, &c, quiet};
 	pmap_run(in, out, &po);
 	out_close(out);
 	in_close(in);

@@ -115,11 +115,13 @@ int main(int argc, char **argv)
 	int json = 0;
 	const char *plot = NULL, *positive = NULL;
 	int64_t threads = 0;
+	int quiet = 0;
 	const struct cli_opt opts[] = {
 		{0, "json", CLI_FLAG, &json, NULL, "print the figures as one JSON object"},
 		{0, "plot", CLI_STR, &plot, "FILE", "draw the confusion heat map (and ROC curve) as SVG into FILE"},
 		{0, "positive", CLI_STR, &positive, "LABEL", "the label ROC and PR curves score (default: the second by name)"},
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
 	cli_parse(&cmd, argc, argv, &args, &nargs);
 	struct met *m = met_new();
 	pea_in *in = in_open(args, nargs, NULL);
-	struct pmap_opts po = {cli_threads(threads), collect, ordered, m};
+	struct pmap_opts po = {cli_threads(threads), collect, ordered, m, quiet};
 	pmap_run(in, NULL, &po);
 	in_close(in);
 	struct met_result r;

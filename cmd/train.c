@@ -1,6 +1,7 @@
 /* pea-train - learn a model from records with features and labels; merge
  * models trained on shards; show what a model learned. */
 #include "learn.h"
+#include "vec.h"
 
 #include <stdio.h>
 
@@ -16,13 +17,13 @@ static struct amodel *open_model(const char *path)
 int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
-	const char *algo = "svm", *out = NULL, *field = NULL, *init = NULL, *show = NULL, *names = NULL;
+	const char *algo = "logreg", *out = NULL, *field = NULL, *init = NULL, *show = NULL, *names = NULL;
 	const char *checkpoint = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
 	int quiet = 0, balanced = 0, merge = 0;
 	const struct cli_opt opts[] = {
-		{'a', "algo", CLI_STR, &algo, "NAME", "svm (default), logreg, nb, mlp or cnn"},
+		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn"},
 		CLI_OPT_OUTPUT(&out),
 		CLI_OPT_FIELD(&field, "the feature field (default features, or dense)"),
 		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, at most 1000 svm)"},
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
 		CLI_OPTS_ALGO(ap),
 		{0, "merge", CLI_FLAG, &merge, NULL, "combine the models given as arguments into -o"},
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
-		{0, "names", CLI_STR, &names, "FILE", "--show: feature names, lines INDEX<TAB>NAME"},
+		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
 		{0, "top", CLI_INT, &top, "K", "--show: features per label (default 20)"},
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),
@@ -65,11 +66,14 @@ int main(int argc, char **argv)
 			die_usage("--top must be between 0 and 100000");
 		struct amodel *m = open_model(show);
 		struct pea_err e;
-		struct feature_names *fn = NULL;
-		if (names && !(fn = fn_load(names, &e)))
+		struct vec_names *fn = NULL;
+		if (names && !(fn = vec_names_open(names, &e)))
 			die("%s: %s", names, e.msg);
+		if (fn && m->fspace && strcmp(vec_names_fspace(fn), m->fspace))
+			die("%s: names of the feature space '%s', the model's is '%s'", names, vec_names_fspace(fn),
+			    m->fspace);
 		am_show(m, fn, (int)top, stdout);
-		fn_free(fn);
+		vec_names_close(fn);
 		am_free(m);
 		if (fflush(stdout) || ferror(stdout))
 			die_errno("writing the output");

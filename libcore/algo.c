@@ -1,12 +1,13 @@
 /* algo.c - the registry of algorithms, and what every model shares: its
- * meta section (JSON), saving, loading with every field checked, merging,
- * --show, and the feature names --show prints.
+ * meta section (JSON), saving, loading with every field checked, merging
+ * and --show.
  *
  * The meta is validated as hostile input even though the digest matched:
  * a digest proves the file is what its writer wrote, not that its writer
  * was pea. */
 #include "algo.h"
 #include "afile.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,8 @@ extern const struct algo algo_nb, algo_logreg, algo_svm, algo_mlp, algo_cnn;
 static const struct algo *const registry[] = {&algo_nb, &algo_logreg, &algo_svm, &algo_mlp, &algo_cnn};
 
 #define MAX_META (64u << 20)
+/* the version of the meta's fields and of the algorithms' sections */
+#define AM_FORMAT 1
 #define MAX_MODEL_LABELS (1u << 20)
 
 const struct algo *algo_find(const char *name)
@@ -98,6 +101,7 @@ static struct model_writer *am_writer(const struct amodel *m)
 	struct model_writer *w = mw_new();
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "kind", json_object_new_string("classifier"));
+	json_object_object_add(o, "format", json_object_new_int(AM_FORMAT));
 	json_object_object_add(o, "algo", json_object_new_string(m->algo->name));
 	json_object *l = json_object_new_array();
 	for (int i = 0; i < m->nlabels; i++)
@@ -177,6 +181,12 @@ static int load_meta(struct amodel *m, struct pea_err *e)
 	}
 	if (strcmp(json_object_get_string(v), "classifier")) {
 		err_set(e, "a %.64s model, not a classifier", json_object_get_string(v));
+		goto out;
+	}
+	if (!(v = get(o, "format", json_type_int)) || json_object_get_int64(v) < 1 ||
+	    json_object_get_int64(v) > AM_FORMAT) {
+		err_set(e, "classifier format %lld is not one this pea reads (1 to %d)",
+			v ? (long long)json_object_get_int64(v) : 0LL, AM_FORMAT);
 		goto out;
 	}
 	if (!(v = get(o, "algo", json_type_string)) || !(m->algo = algo_find(json_object_get_string(v)))) {
@@ -317,7 +327,7 @@ struct amodel *am_merge(struct amodel *const *in, int n, struct pea_err *e)
 	return m;
 }
 
-void am_show(const struct amodel *m, const struct feature_names *names, int k, FILE *out)
+void am_show(const struct amodel *m, const struct vec_names *names, int k, FILE *out)
 {
 	size_t n;
 	const char *meta = model_section(m->file, "meta", &n);
@@ -333,116 +343,14 @@ void am_show(const struct amodel *m, const struct feature_names *names, int k, F
 		int got = m->algo->top(m, c, k, idx, w);
 		fprintf(out, "\ntop features of '%s':\n", m->labels[c]);
 		for (int i = 0; i < got; i++) {
-			const char *name = names ? fn_get(names, idx[i]) : NULL;
-			fprintf(out, "  %10.4f  %10u  %s\n", (double)w[i], idx[i], name ? name : "");
+			size_t len = 0;
+			const char *name = names ? vec_names_get(names, idx[i], &len) : NULL;
+			fprintf(out, "  %10.4f  %10u  ", (double)w[i], idx[i]);
+			for (size_t k = 0; k < len; k++)
+				fputs(name[k] == '\n' ? " | " : (char[]){name[k], 0}, out);
+			fputc('\n', out);
 		}
 	}
 	free(idx);
 	free(w);
-}
-
-/* ---- feature names ---- */
-struct feature_names {
-	uint32_t *idx; /* sorted */
-	char **name;
-	size_t n;
-};
-
-static int cmp_entry(const void *a, const void *b, void *arg)
-{
-	(void)arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
-struct feature_names *fn_load(const char *path, struct pea_err *e)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		err_set(e, "%s", strerror(errno));
-		return NULL;
-	}
-	struct feature_names *fn = xcalloc(1, sizeof *fn);
-	size_t cap = 0, lineno = 0;
-	char *line = NULL;
-	size_t lcap = 0;
-	ssize_t len;
-	struct { uint32_t i; size_t at; } *ent = NULL;
-	struct buf text = BUF_INIT;
-	while ((len = getline(&line, &lcap, f)) > 0) {
-		lineno++;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = 0;
-		if (!len)
-			continue;
-		char *tab = strchr(line, '\t');
-		int64_t v;
-		if (tab)
-			*tab = 0;
-		if (!tab || parse_i64(line, &v) || v < 0 || v > UINT32_MAX) {
-			err_set(e, "line %zu: not INDEX<TAB>NAME", lineno);
-			free(line);
-			free(ent);
-			buf_release(&text);
-			free(fn);
-			fclose(f);
-			return NULL;
-		}
-		if (fn->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			ent = xrealloc(ent, cap * sizeof *ent);
-		}
-		ent[fn->n].i = (uint32_t)v;
-		ent[fn->n].at = text.len;
-		fn->n++;
-		buf_add(&text, tab + 1, strlen(tab + 1) + 1);
-	}
-	free(line);
-	fclose(f);
-	qsort_r(ent, fn->n, sizeof *ent, cmp_entry, NULL);
-	/* one entry per index, its names joined */
-	fn->idx = xcalloc(fn->n + 1, sizeof *fn->idx);
-	fn->name = xcalloc(fn->n + 1, sizeof *fn->name);
-	size_t m = 0;
-	for (size_t i = 0; i < fn->n;) {
-		struct buf b = BUF_INIT;
-		size_t j = i;
-		for (; j < fn->n && ent[j].i == ent[i].i; j++) {
-			if (j > i)
-				buf_adds(&b, " | ");
-			buf_adds(&b, (const char *)text.p + ent[j].at);
-		}
-		fn->idx[m] = ent[i].i;
-		fn->name[m++] = xstrdup(buf_cstr(&b));
-		buf_release(&b);
-		i = j;
-	}
-	fn->n = m;
-	free(ent);
-	buf_release(&text);
-	return fn;
-}
-
-const char *fn_get(const struct feature_names *f, uint32_t idx)
-{
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (f->idx[mid] < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->n && f->idx[lo] == idx ? f->name[lo] : NULL;
-}
-
-void fn_free(struct feature_names *f)
-{
-	if (!f)
-		return;
-	for (size_t i = 0; i < f->n; i++)
-		free(f->name[i]);
-	free(f->idx);
-	free(f->name);
-	free(f);
 }

@@ -141,17 +141,11 @@ struct amodel *am_open(const char *path, struct pea_err *e);
 struct amodel *am_from_bytes(const void *p, size_t n, struct pea_err *e);
 /* Combine models of one algorithm, labels and feature space. */
 struct amodel *am_merge(struct amodel *const *in, int n, struct pea_err *e);
-/* Print the meta and the top features per label; `names` maps feature
- * indices to names (NULL: indices are printed). */
-struct feature_names;
-void am_show(const struct amodel *m, const struct feature_names *names, int k, FILE *out);
+/* Print the meta and the top features per label; `names` (a feature-names
+ * file of pea-vectorize, vec.h) names them (NULL: indices only). */
+struct vec_names;
+void am_show(const struct amodel *m, const struct vec_names *names, int k, FILE *out);
 /* the label whose probability the binary threshold applies to */
 static inline int am_positive(const struct amodel *m) { return m->nlabels == 2 ? 1 : -1; }
-
-/* Feature names for --show: lines "INDEX<TAB>NAME" (several names of one
- * index are joined with " | "); NULL with the reason in e. */
-struct feature_names *fn_load(const char *path, struct pea_err *e);
-const char *fn_get(const struct feature_names *f, uint32_t idx);
-void fn_free(struct feature_names *f);
 
 #endif

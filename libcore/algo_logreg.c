@@ -10,9 +10,10 @@
  *
  * Order: each epoch visits the blocks in a shuffled order and the records
  * of a block in a shuffled order, both drawn from --seed.  Updates are
- * serial, so the model is the same at any thread count; threads decode
- * blocks ahead, and for multi-label data each thread owns whole columns
- * (labels are independent there), which also gives the same bytes. */
+ * serial, so the model is the same at any thread count; for multi-label
+ * data each thread owns whole columns (labels are independent there),
+ * which also gives the same bytes.  Binary and softmax training run on one
+ * thread. */
 #include "linear.h"
 #include "rng.h"
 
@@ -258,7 +259,11 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
 		s->order[k] = t;
 	}
 	memset(s->loss, 0, s->ncol * sizeof *s->loss);
-	ds_visit(f->train, s->order, nb, f->threads, train_block, s);
+	/* decoding is a few percent of the work: with serial updates, helper
+	 * threads would only spin while they wait (and take a core from the
+	 * pipeline feeding us), so only multi-label training uses them */
+	int par = f->multilabel && s->ncol > 1;
+	ds_visit(f->train, s->order, nb, par ? f->threads : 1, train_block, s);
 	double l = 0;
 	for (uint32_t c = 0; c < s->ncol; c++)
 		l += s->loss[c];

@@ -172,7 +172,7 @@ static int nb_epoch(void *st, const struct fit *f, int e, double *loss)
 	(void)e;
 	*loss = 0;
 	if (!t->done)
-		ds_visit(f->train, NULL, 0, f->threads, count_block, t);
+		ds_visit(f->train, NULL, 0, 1, count_block, t); /* counting in record order */
 	t->done = 1;
 	return 1; /* counting is done in one pass */
 }

@@ -11,7 +11,6 @@
 #include "dataset.h"
 #include "hash.h"
 #include "pmap.h"
-#include "progress.h"
 #include "strtab.h"
 
 #include <math.h>
@@ -160,7 +159,6 @@ struct load {
 	int nt;
 	struct pending *q;
 	int nq;
-	struct progress pr;
 	uint64_t seen;
 };
 
@@ -465,8 +463,6 @@ static void load_ordered(void *arg, struct buf *data)
 			add_record(L, L->ds[side], lab, m, w, x, 4 * (size_t)words);
 			L->seen++;
 		}
-		if (progress_due(&L->pr))
-			progress_show(&L->pr, "reading: %llu records", (unsigned long long)L->seen);
 	}
 	free(lab);
 }
@@ -502,13 +498,11 @@ void ds_load(pea_in *in, const struct ds_opts *o, struct dataset **train, struct
 	for (int i = 0; i < L.nt; i++)
 		L.cctx[i] = ZSTD_createCCtx();
 	L.q = xcalloc((size_t)L.nt, sizeof *L.q);
-	progress_init(&L.pr, o->quiet);
-	struct pmap_opts po = {L.nt, load_frame, load_ordered, &L};
+	struct pmap_opts po = {L.nt, load_frame, load_ordered, &L, o->quiet};
 	pmap_run(in, NULL, &po);
 	cut_block(&L, L.ds[0]);
 	cut_block(&L, L.ds[1]);
 	compress_queue(&L);
-	progress_done(&L.pr);
 	struct ds_shared *sh = L.sh;
 	if (sh->kind < 0)
 		sh->kind = 0;

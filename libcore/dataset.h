@@ -31,7 +31,7 @@ struct ds_opts {
 	double holdout;     /* fraction of records for validation (0: none) */
 	uint64_t seed;      /* of the holdout hash */
 	int threads;
-	int quiet;          /* no progress line while loading */
+	int quiet;          /* no progress line while reading */
 };
 
 struct dataset;

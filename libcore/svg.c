@@ -46,7 +46,14 @@ static void escape(struct buf *b, const char *s)
 
 void svg_text(struct buf *b, double x, double y, const char *anchor, double size, double rotate, const char *s)
 {
-	buf_addf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" font-size=\"%.1f\"", x, y, anchor, size);
+	svg_text_fill(b, x, y, anchor, size, rotate, "black", s);
+}
+
+void svg_text_fill(struct buf *b, double x, double y, const char *anchor, double size, double rotate,
+		   const char *fill, const char *s)
+{
+	buf_addf(b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" font-size=\"%.1f\" fill=\"%s\"", x, y, anchor,
+		 size, fill);
 	if (rotate != 0)
 		buf_addf(b, " transform=\"rotate(%.1f %.2f %.2f)\"", rotate, x, y);
 	buf_adds(b, ">");
@@ -87,7 +94,8 @@ void svg_heatmap(struct buf *b, double x, double y, double side, int n, char *co
 			svg_rect(b, x + j * cell, y + i * cell, cell - 1, cell - 1, fill);
 			if (fs >= 6) {
 				snprintf(num, sizeof num, "%llu", (unsigned long long)v);
-				svg_text(b, x + (j + 0.5) * cell, y + (i + 0.5) * cell + fs / 3, "middle", fs, 0, num);
+				svg_text_fill(b, x + (j + 0.5) * cell, y + (i + 0.5) * cell + fs / 3, "middle", fs, 0,
+					      share > 0.5 ? "white" : "black", num);
 			}
 		}
 	}

@@ -15,6 +15,8 @@ void svg_rect(struct buf *b, double x, double y, double w, double h, const char 
 void svg_line(struct buf *b, double x1, double y1, double x2, double y2, const char *stroke, double width);
 /* anchor: "start", "middle" or "end"; rotate in degrees about (x, y) */
 void svg_text(struct buf *b, double x, double y, const char *anchor, double size, double rotate, const char *s);
+void svg_text_fill(struct buf *b, double x, double y, const char *anchor, double size, double rotate,
+		   const char *fill, const char *s);
 void svg_polyline(struct buf *b, const double *x, const double *y, size_t n, const char *stroke, double width);
 
 /* An n x n heat map of counts (row = true label, column = predicted) in a

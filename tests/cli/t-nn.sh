@@ -67,7 +67,7 @@ t_err 'a CNN on sparse features' 1 'pea-train: --algo cnn needs images (dense ve
 t_err 'a shape that does not fit' 1 "pea-train: --shape '3x8x8' is not CxHxW of 64 values" \
 	pea train -q --algo cnn --shape 3x8x8 -o x.model quad.pea
 t_err 'network options mean nothing to svm' 1 'pea-train: --net means nothing to --algo svm' \
-	pea train -q --net fc -o x.model quad.pea
+	pea train -q --algo svm --net fc -o x.model quad.pea
 t_err 'networks do not merge' 1 'pea-train: cannot merge: networks cannot be merged*' \
 	pea train --merge -o m.model cnn.model cnn.model
 done_testing

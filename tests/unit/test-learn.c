@@ -274,7 +274,7 @@ static void test_roundtrip(void)
 	ok(!r, "a truncated model is refused: %s", e.msg);
 	/* a well-formed container whose meta lies about the sizes */
 	struct model_writer *w = mw_new();
-	const char *meta = "{\"kind\":\"classifier\",\"algo\":\"svm\",\"labels\":[\"a\",\"b\"],\"multilabel\":false,"
+	const char *meta = "{\"kind\":\"classifier\",\"format\":1,\"algo\":\"svm\",\"labels\":[\"a\",\"b\"],\"multilabel\":false,"
 			   "\"input\":\"sparse\",\"dim\":1000000,\"records\":1}";
 	float wt[4] = {0};
 	mw_add(w, "meta", meta, strlen(meta));
@@ -285,6 +285,14 @@ static void test_roundtrip(void)
 	mw_bytes(w, &q, &qn);
 	r = am_from_bytes(q, qn, &e);
 	ok(!r && strstr(e.msg, "do not fit"), "weights that do not fit the meta are refused: %s", e.msg);
+	free(q);
+	mw_free(w);
+	w = mw_new();
+	meta = "{\"kind\":\"classifier\",\"format\":2,\"algo\":\"svm\"}";
+	mw_add(w, "meta", meta, strlen(meta));
+	mw_bytes(w, &q, &qn);
+	r = am_from_bytes(q, qn, &e);
+	ok(!r && strstr(e.msg, "format 2"), "a newer format is refused: %s", e.msg);
 	free(q);
 	mw_free(w);
 	w = mw_new();
