@@ -144,7 +144,7 @@ static void *nn_begin_kind(struct fit *f, int cnn)
 	}
 	struct nn_opts o = {0};
 	o.optim = !p->optim || !strcmp(p->optim, "adam") ? NN_ADAM : !strcmp(p->optim, "sgd") ? NN_SGD : -1;
-	const char *sc = p->schedule ? p->schedule : "constant";
+	const char *sc = p->schedule ? p->schedule : "cosine";
 	o.sched = !strcmp(sc, "constant") ? NN_CONSTANT : !strcmp(sc, "step") ? NN_STEP : !strcmp(sc, "cosine") ? NN_COSINE : -1;
 	o.batch = p->batch ? (int)p->batch : 128;
 	o.lr = !isnan(p->lr) ? p->lr : o.optim == NN_SGD ? 0.05 : 1e-3;
@@ -232,7 +232,7 @@ static void nn_algo_settings(const struct fit *f, struct json_object *o)
 {
 	const struct algo_params *p = f->p;
 	json_object_object_add(o, "optim", json_object_new_string(p->optim ? p->optim : "adam"));
-	json_object_object_add(o, "schedule", json_object_new_string(p->schedule ? p->schedule : "constant"));
+	json_object_object_add(o, "schedule", json_object_new_string(p->schedule ? p->schedule : "cosine"));
 	json_object_object_add(o, "batch", json_object_new_int64(p->batch ? p->batch : 128));
 	if (!isnan(p->lr))
 		json_object_object_add(o, "lr", json_object_new_double(p->lr));
