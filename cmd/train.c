@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn"},
 		CLI_OPT_OUTPUT(&out),
 		CLI_OPT_FIELD(&field, "the feature field (default features, or dense)"),
-		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, at most 1000 svm)"},
+		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, mlp, cnn; at most 1000 svm)"},
 		CLI_OPT_SEED(&seed),
 		{0, "init", CLI_STR, &init, "MODEL", "continue training MODEL on the new records"},
 		{0, "checkpoint", CLI_STR, &checkpoint, "FILE", "write the model to FILE after every epoch (resume with --init FILE)"},
@@ -48,9 +48,15 @@ int main(int argc, char **argv)
 		"Records need `features` (sparse) or `dense`, and `label` (a string) or\n"
 		"`labels` (a list: multi-label, one-vs-rest).  The input may be a pipe: it is\n"
 		"held in memory as compressed blocks, so epochs cost little memory.  The same\n"
-		"--seed gives the same model file, byte for byte, at any --threads.",
+		"--seed gives the same model file, byte for byte, at any --threads.\n\n"
+		"Networks (--algo mlp, cnn): --net lists layers, separated by commas:\n"
+		"  convKxK:N[:sS][:pP]  convolution, N channels, stride S, zero padding P\n"
+		"  maxpoolK[:sS]  avgpoolK[:sS]  fc:N  relu  bn  dropout:P\n"
+		"ending with fc, whose width is the number of labels.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
+		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
+		"    pea train --algo cnn --net 'conv3x3:32,relu,maxpool2,fc:128,relu,fc' -o fashion.model\n"
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  pea train --show spam.model --top 10",
