@@ -103,7 +103,9 @@ bad:
 
 struct nn *nn_build(const char *spec, int c, int h, int w, int sparse, uint32_t dim, int nout, struct pea_err *e)
 {
+	static uint64_t ids;
 	struct nn *n = xcalloc(1, sizeof *n);
+	n->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
 	n->spec = xstrdup(spec);
 	n->in_c = c;
 	n->in_h = h;
@@ -290,6 +292,7 @@ void nn_init(struct nn *n, struct rng *r)
 /* ---- workspace of one chunk ---- */
 struct ws {
 	int cap; /* examples */
+	int nl;
 	float *in;
 	float *act[NN_MAX_LAYERS];
 	float *aux[NN_MAX_LAYERS]; /* conv: patches; fc over images: flattened input; bn: xhat; dropout: mask */
@@ -311,6 +314,7 @@ static struct ws *ws_new(const struct nn *n, int cap)
 	struct ws *s = xcalloc(1, sizeof *s);
 	size_t big = n->sparse ? 1 : n->dim, scr = 1;
 	s->cap = cap;
+	s->nl = n->nl;
 	s->in = xmalloc(xmul((size_t)cap, n->sparse ? 1 : n->dim) * sizeof(float));
 	s->sample = xmalloc((n->sparse ? 1 : n->dim) * sizeof(float));
 	s->probs = xmalloc(xmul((size_t)cap, (size_t)n->nout) * sizeof(float));
@@ -356,11 +360,11 @@ static struct ws *ws_new(const struct nn *n, int cap)
 	return s;
 }
 
-static void ws_free(const struct nn *n, struct ws *s)
+static void ws_free(struct ws *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < n->nl; i++) {
+	for (int i = 0; i < s->nl; i++) {
 		free(s->act[i]);
 		free(s->aux[i]);
 		free(s->arg[i]);
@@ -828,10 +832,23 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 }
 
 /* ---- prediction ---- */
+/* Each thread keeps the workspace of its last network, so classifying a
+ * stream allocates once per thread, not once per record; networks are told
+ * apart by their id, never by their address. */
+static _Thread_local struct {
+	uint64_t id;
+	struct ws *s;
+} tls_ws;
+
 void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const float *val, uint32_t nnz, float *probs)
 {
 	dense_init();
-	struct ws *s = ws_new(n, 1);
+	if (tls_ws.id != n->id || !tls_ws.s) {
+		ws_free(tls_ws.s);
+		tls_ws.s = ws_new(n, 1);
+		tls_ws.id = n->id;
+	}
+	struct ws *s = tls_ws.s;
 	if (n->sparse) {
 		s->sidx[0] = idx;
 		s->sval[0] = val;
@@ -841,7 +858,6 @@ void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const f
 	}
 	forward(n, s, 1, 0, NULL);
 	softmax_loss(s->act[n->nl - 1], 1, n->nout, NULL, NULL, 1, probs, NULL, NULL);
-	ws_free(n, s);
 }
 
 void nn_predict_batch(const struct nn *n, const float *x, int count, float *probs)
@@ -856,7 +872,7 @@ void nn_predict_batch(const struct nn *n, const float *x, int count, float *prob
 		forward(n, s, B, 0, NULL);
 		softmax_loss(s->act[n->nl - 1], B, n->nout, NULL, NULL, 1, probs + (size_t)at * n->nout, NULL, NULL);
 	}
-	ws_free(n, s);
+	ws_free(s);
 }
 
 /* ---- training ---- */
@@ -929,7 +945,7 @@ void nn_trainer_free(struct nn_trainer *t)
 	if (!t)
 		return;
 	for (int i = 0; i < t->nth; i++)
-		ws_free(t->n, t->ws[i]);
+		ws_free(t->ws[i]);
 	for (int c = 0; c < t->maxchunks; c++) {
 		free(t->cg[c]);
 		free(t->cbn[c]);

@@ -41,6 +41,7 @@ struct nn_layer {
 };
 
 struct nn {
+	uint64_t id;  /* unique in the process (workspaces are cached by it) */
 	char *spec;
 	int nl;
 	struct nn_layer l[NN_MAX_LAYERS];
