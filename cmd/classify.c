@@ -10,6 +10,9 @@
 
 struct scratch {
 	double *p;
+	struct ds_x *xs; /* a frame's inputs, for algorithms that predict in batches */
+	double *pb;
+	uint32_t nbatch;
 	uint32_t *ord;
 	uint8_t *skip;
 	size_t nskip;
@@ -83,17 +86,42 @@ static int classify(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 	int fpred = fb_xfield(out, "pred", PEA_STR), fprobs = fb_xfield(out, "probs", PEA_MAP);
 	int fpreds = m->multilabel ? fb_xfield(out, "preds", PEA_STRLIST) : -1;
 	int K = m->nlabels, pos = am_positive(m);
-	for (uint32_t r = 0; r < frame_nrec(in); r++) {
-		const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
-		if (!x && fd >= 0)
-			x = frame_get(in, r, fd);
-		if (!x)
-			return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
-					: pmap_fail(t, r, "no 'features' or 'dense' field");
-		if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
-			return -1;
-		struct ds_x dx = {x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
-		m->algo->predict(m, &dx, s->p);
+	uint32_t nrec = frame_nrec(in);
+	if (m->algo->predict_batch) {
+		/* networks: check every record, then predict the frame in batches */
+		if (nrec > s->nbatch) {
+			s->nbatch = nrec;
+			s->xs = xrealloc(s->xs, nrec * sizeof *s->xs);
+			s->pb = xrealloc(s->pb, xmul(nrec, (size_t)K) * sizeof *s->pb);
+		}
+		for (uint32_t r = 0; r < nrec; r++) {
+			const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
+			if (!x && fd >= 0)
+				x = frame_get(in, r, fd);
+			if (!x)
+				return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
+						: pmap_fail(t, r, "no 'features' or 'dense' field");
+			if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
+				return -1;
+			s->xs[r] = (struct ds_x){x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
+		}
+		m->algo->predict_batch(m, s->xs, (int)nrec, s->pb);
+	}
+	for (uint32_t r = 0; r < nrec; r++) {
+		if (m->algo->predict_batch) {
+			memcpy(s->p, s->pb + (size_t)r * K, (size_t)K * sizeof *s->p);
+		} else {
+			const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
+			if (!x && fd >= 0)
+				x = frame_get(in, r, fd);
+			if (!x)
+				return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
+						: pmap_fail(t, r, "no 'features' or 'dense' field");
+			if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
+				return -1;
+			struct ds_x dx = {x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
+			m->algo->predict(m, &dx, s->p);
+		}
 		int best = 0;
 		for (int k = 1; k < K; k++)
 			if (s->p[k] > s->p[best])
@@ -185,6 +213,8 @@ int main(int argc, char **argv)
 		free(c.s[i].p);
 		free(c.s[i].ord);
 		free(c.s[i].skip);
+		free(c.s[i].xs);
+		free(c.s[i].pb);
 	}
 	free(c.s);
 	am_free(c.m);

@@ -116,6 +116,9 @@ struct algo {
 	int (*load)(struct amodel *m, struct json_object *meta, struct pea_err *e);
 	/* probs: m->nlabels values */
 	void (*predict)(const struct amodel *m, const struct ds_x *x, double *probs);
+	/* optional: n records at once (probs: n rows of m->nlabels), for
+	 * algorithms whose cost falls when records are batched (networks) */
+	void (*predict_batch)(const struct amodel *m, const struct ds_x *x, int n, double *probs);
 	int (*merge)(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
 	/* the k heaviest features for a label, heaviest first; returns how many */
 	int (*top)(const struct amodel *m, int label, int k, uint32_t *idx, float *w);

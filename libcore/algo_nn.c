@@ -331,6 +331,29 @@ static void nn_algo_predict(const struct amodel *m, const struct ds_x *x, double
 		free(p);
 }
 
+static void nn_algo_predict_batch(const struct amodel *m, const struct ds_x *x, int count, double *probs)
+{
+	const struct nn *n = ((const struct nn_model *)m->st)->n;
+	int K = m->nlabels;
+	const float *xs[NN_CHUNK], *val[NN_CHUNK];
+	const uint32_t *idx[NN_CHUNK];
+	uint32_t nnz[NN_CHUNK];
+	float *p = xmalloc((size_t)NN_CHUNK * K * sizeof(float));
+	for (int at = 0; at < count; at += NN_CHUNK) {
+		int B = count - at < NN_CHUNK ? count - at : NN_CHUNK;
+		for (int b = 0; b < B; b++) {
+			xs[b] = x[at + b].val;
+			idx[b] = x[at + b].idx;
+			val[b] = x[at + b].val;
+			nnz[b] = x[at + b].n;
+		}
+		nn_predict_rows(n, xs, idx, val, nnz, B, p);
+		for (size_t k = 0; k < (size_t)B * K; k++)
+			probs[(size_t)at * K + k] = p[k];
+	}
+	free(p);
+}
+
 static int nn_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e)
 {
 	(void)out;
@@ -364,7 +387,7 @@ static void nn_algo_release(struct amodel *m)
 		.name = STR, .summary = SUMMARY, .epochs = EPOCHS, .begin = BEGIN,               \
 		.epoch = nn_algo_epoch, .snapshot = nn_algo_snapshot, .end = nn_algo_end,             \
 		.settings = SETTINGS, .save = nn_algo_save, .load = nn_algo_load,             \
-		.predict = nn_algo_predict, .merge = nn_algo_merge, .top = nn_algo_top,                \
+		.predict = nn_algo_predict, .predict_batch = nn_algo_predict_batch, .merge = nn_algo_merge, .top = nn_algo_top,                \
 		.release = nn_algo_release,                                                            \
 	}
 

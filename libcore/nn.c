@@ -860,6 +860,32 @@ void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const f
 	softmax_loss(s->act[n->nl - 1], 1, n->nout, NULL, NULL, 1, probs, NULL, NULL);
 }
 
+void nn_predict_rows(const struct nn *n, const float *const *xs, const uint32_t *const *idx,
+		     const float *const *val, const uint32_t *nnz, int count, float *probs)
+{
+	dense_init();
+	if (tls_ws.id != n->id || !tls_ws.s || tls_ws.s->cap < NN_CHUNK) {
+		ws_free(tls_ws.s);
+		tls_ws.s = ws_new(n, NN_CHUNK);
+		tls_ws.id = n->id;
+	}
+	struct ws *s = tls_ws.s;
+	for (int at = 0; at < count; at += NN_CHUNK) {
+		int B = count - at < NN_CHUNK ? count - at : NN_CHUNK;
+		for (int b = 0; b < B; b++) {
+			if (n->sparse) {
+				s->sidx[b] = idx[at + b];
+				s->sval[b] = val[at + b];
+				s->snn[b] = nnz[at + b];
+			} else {
+				put_input(n, s, B, b, xs[at + b], 0, 0);
+			}
+		}
+		forward(n, s, B, 0, NULL);
+		softmax_loss(s->act[n->nl - 1], B, n->nout, NULL, NULL, 1, probs + (size_t)at * n->nout, NULL, NULL);
+	}
+}
+
 void nn_predict_batch(const struct nn *n, const float *x, int count, float *probs)
 {
 	dense_init();

@@ -106,6 +106,10 @@ void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const f
 		float *probs);
 /* The same for `count` dense examples at once (rows of dim floats). */
 void nn_predict_batch(const struct nn *n, const float *x, int count, float *probs);
+/* The same for `count` examples given one by one: xs[i] (dense), or
+ * idx[i]/val[i]/nnz[i] (sparse; xs NULL). */
+void nn_predict_rows(const struct nn *n, const float *const *xs, const uint32_t *const *idx,
+		     const float *const *val, const uint32_t *nnz, int count, float *probs);
 
 /* For gradient checks: the mean loss of a batch in training mode with
  * dropout off, and its gradient into grad (nparam floats). */
