@@ -11,9 +11,11 @@ int main(int argc, char **argv)
 {
 	struct out_opts oo = OUT_OPTS_INIT;
 	int64_t threads = 0;
+	int quiet = 0;
 	const struct cli_opt opts[] = {
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -31,7 +33,7 @@ int main(int argc, char **argv)
 	cli_parse(&cmd, argc, argv, &args, &nargs);
 	pea_in *in = in_open(args, nargs, NULL);
 	pea_out *out = out_open(&oo);
-	struct pmap_opts po = {cli_threads(threads), keep, NULL, NULL};
+	struct pmap_opts po = {cli_threads(threads), keep, NULL, NULL, quiet};
 	pmap_run(in, out, &po);
 	out_close(out);
 	in_close(in);

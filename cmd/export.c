@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	struct ctx c = {0};
 	struct out_opts oo = OUT_OPTS_INIT;
 	int64_t threads = 0;
+	int quiet = 0;
 	int json = 0, tsv = 0, ft = 0, svm = 0, header = 0;
 	const char *fields = NULL, *labels = NULL;
 	const struct cli_opt opts[] = {
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
 		{0, "text-field", CLI_STR, &c.eo.text_field, "NAME", "fastText: field of the text (default text)"},
 		CLI_OPT_OUTPUT(&oo.path),
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
 		}
 		out_write(c.out, "\n", 1);
 	}
-	struct pmap_opts po = {cli_threads(threads), convert, write_out, &c};
+	struct pmap_opts po = {cli_threads(threads), convert, write_out, &c, quiet};
 	pmap_run(in, NULL, &po);
 	out_close(c.out);
 	in_close(in);

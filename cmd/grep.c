@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 	struct out_opts oo = OUT_OPTS_INIT;
 	struct ctx c = {0};
 	int64_t threads = 0;
+	int quiet = 0;
 	int icase = 0;
 	c.field = "text";
 	const struct cli_opt opts[] = {
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 		{'i', "ignore-case", CLI_FLAG, &icase, NULL, "match without regard to case"},
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -94,7 +96,7 @@ int main(int argc, char **argv)
 		c.md[i] = pcre2_match_data_create_from_pattern(c.re, NULL);
 	pea_in *in = in_open(args + 1, nargs - 1, NULL);
 	pea_out *out = out_open(&oo);
-	struct pmap_opts po = {nt, filter, NULL, &c};
+	struct pmap_opts po = {nt, filter, NULL, &c, quiet};
 	pmap_run(in, out, &po);
 	out_close(out);
 	in_close(in);

@@ -12,6 +12,7 @@ int main(int argc, char **argv)
 	struct out_opts oo = OUT_OPTS_INIT;
 	struct in_opts io = {0};
 	int64_t threads = 0;
+	int quiet = 0;
 	int json = 0, text = 0, csv = 0, tsv = 0, ft = 0, svm = 0;
 	const struct cli_opt opts[] = {
 		{0, "jsonl", CLI_FLAG, &json, NULL, "input is JSON Lines (one object per line)"},
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
 		 "text: replace invalid UTF-8 by U+FFFD (counted) instead of failing"},
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
 		  : svm ? IN_SVMLIGHT : IN_AUTO;
 	pea_in *in = in_open(args, nargs, &io);
 	pea_out *out = out_open(&oo);
-	struct pmap_opts po = {cli_threads(threads), keep, NULL, NULL};
+	struct pmap_opts po = {cli_threads(threads), keep, NULL, NULL, quiet};
 	pmap_run(in, out, &po);
 	if (in_repaired(in))
 		note("%llu invalid UTF-8 sequences replaced by U+FFFD", (unsigned long long)in_repaired(in));

@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 {
 	struct out_opts oo = OUT_OPTS_INIT;
 	int64_t threads = 0, n = -1, seed = 1;
+	int quiet = 0;
 	double fraction = -1;
 	const struct cli_opt opts[] = {
 		{0, "fraction", CLI_DBL, &fraction, "F", "keep each record with probability F"},
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
 		CLI_OPT_SEED(&seed),
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
 		struct ctx c = {fraction, (uint64_t)seed};
 		pea_in *in = in_open(args, nargs, NULL);
 		pea_out *out = out_open(&oo);
-		struct pmap_opts po = {cli_threads(threads), bernoulli, NULL, &c};
+		struct pmap_opts po = {cli_threads(threads), bernoulli, NULL, &c, quiet};
 		pmap_run(in, out, &po);
 		out_close(out);
 		in_close(in);

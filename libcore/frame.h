@@ -17,6 +17,7 @@
 #include "util.h"
 
 #include <stdint.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getCParams */
 #include <zstd.h>
 
 #define PEA_MAGIC "\xffPEAFRM\xfe"
@@ -30,7 +31,7 @@
 #define PEA_MAX_FIELDS 65535
 #define PEA_MAX_NAME 255
 /* size at which a builder closes a frame by default */
-#define PEA_FRAME_TARGET (1u << 20)
+#define PEA_FRAME_TARGET (4u << 20)
 
 enum pea_type {
 	PEA_STR = 1,	/* UTF-8 text */

@@ -53,6 +53,7 @@ struct type_rule {
 
 struct importer {
 	const struct in_opts *o;
+	const char *text_field;
 	json_tokener *tok;
 	struct type_rule *rules;
 	int nrules;
@@ -77,6 +78,7 @@ struct importer *importer_new(const struct in_opts *o)
 {
 	struct importer *im = xcalloc(1, sizeof *im);
 	im->o = o;
+	im->text_field = o->text_field ? o->text_field : "text";
 	buf_init(&im->tmp, 0);
 	buf_init(&im->tmp2, 0);
 	im->tok = json_tokener_new_ex(64);
@@ -257,6 +259,31 @@ static int put_sparse_obj(struct importer *im, pea_fb *fb, int fid, json_object 
 	return 0;
 }
 
+/* json-c decodes escapes such as a lone \ud800 into bytes that are not
+ * UTF-8, so every string it hands over is checked before it is stored. */
+static int json_utf8(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return utf8_valid((const uint8_t *)json_object_get_string(o),
+				  (size_t)json_object_get_string_len(o));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!json_utf8(json_object_array_get_idx(o, i)))
+				return 0;
+		return 1;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			if (!utf8_valid((const uint8_t *)k, strlen(k)) || !json_utf8(v))
+				return 0;
+		}
+		return 1;
+	}
+	default:
+		return 1;
+	}
+}
+
 static int put_json(struct importer *im, pea_fb *fb, int fid, int type, json_object *o,
 		    const char *k, struct pea_err *e)
 {
@@ -386,6 +413,11 @@ static int import_json(struct importer *im, const char *line, size_t n, pea_fb *
 			}
 			type = want;
 		}
+		if (!utf8_valid((const uint8_t *)key, kl) || !json_utf8(val)) {
+			err_set(e, "field '%.40s': invalid UTF-8 (a lone surrogate escape?)", key);
+			json_object_put(o);
+			return -1;
+		}
 		if (kl < 1 || kl > PEA_MAX_NAME) {
 			err_set(e, "field name of %zu bytes (must be 1 to %d)", kl, PEA_MAX_NAME);
 			json_object_put(o);
@@ -442,7 +474,7 @@ static int import_text(struct importer *im, const char *line, size_t n, pea_fb *
 	const char *s = text_ok(im, &im->tmp, line, &n, repaired, e);
 	if (!s)
 		return -1;
-	int fid = fb_field(fb, im->o->text_field, PEA_STR);
+	int fid = fb_field(fb, im->text_field, PEA_STR);
 	if (fid < 0)
 		return 1;
 	fb_begin(fb);
@@ -491,7 +523,7 @@ static int import_fasttext(struct importer *im, const char *line, size_t n, pea_
 	size_t end = n;
 	while (end > i && is_space(s[end - 1]))
 		end--;
-	int ft = fb_field(fb, im->o->text_field, PEA_STR);
+	int ft = fb_field(fb, im->text_field, PEA_STR);
 	int fl = nl == 1 ? fb_field(fb, "label", PEA_STR) : nl ? fb_field(fb, "labels", PEA_STRLIST) : 0;
 	if (ft < 0 || fl < 0)
 		return 1;

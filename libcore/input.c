@@ -226,7 +226,7 @@ pea_in *in_open(char *const *files, int n, const struct in_opts *o)
 	if (!in->o.text_field)
 		in->o.text_field = "text";
 	if (!in->o.chunk)
-		in->o.chunk = 1u << 20;
+		in->o.chunk = PEA_FRAME_TARGET;
 	if (!open_next(in))
 		die("no input");
 	return in;
@@ -324,6 +324,9 @@ static int next_frame(pea_in *in, struct pea_unit *u)
 	u->file = in->name;
 	u->offset = in->pos;
 	u->index = in->frame_no;
+	if (memcmp(in->rb.p + in->rpos, PEA_MAGIC, a < PEA_MAGIC_LEN ? a : PEA_MAGIC_LEN))
+		die("%s: frame %llu at byte %llu: bad magic (not a pea frame)", in->name,
+		    (unsigned long long)u->index, (unsigned long long)u->offset);
 	if (a < PEA_HDR_LEN)
 		die("%s: frame %llu at byte %llu: unexpected end of file in the frame header",
 		    in->name, (unsigned long long)u->index, (unsigned long long)u->offset);

@@ -6,6 +6,7 @@
  * input order is reported, so the message does not depend on scheduling. */
 #include "pmap.h"
 #include "hash.h"
+#include "progress.h"
 
 #include <omp.h>
 #include <stdarg.h>
@@ -134,6 +135,9 @@ void pmap_run(pea_in *in, pea_out *out, const struct pmap_opts *o)
 		st[i].fb = fb_new();
 		out_tls_init(&st[i].tls);
 	}
+	struct progress pr;
+	uint64_t nrec = 0, bytes = 0;
+	progress_init(&pr, o->quiet);
 	int eof = 0;
 	while (!eof) {
 		int n = 0;
@@ -168,10 +172,22 @@ void pmap_run(pea_in *in, pea_out *out, const struct pmap_opts *o)
 				o->ordered(o->ctx, &tasks[i].out);
 			if (out && tasks[i].out.len)
 				out_write(out, tasks[i].out.p, tasks[i].out.len);
+			bytes += tasks[i].unit.data.len;
+			nrec += tasks[i].unit.kind == IN_PEA ? tasks[i].unit.hdr.nrec : 0;
+		}
+		if (progress_due(&pr)) {
+			double t = progress_elapsed(&pr);
+			if (nrec)
+				progress_show(&pr, "%llu records, %.0f MB read, %.0f MB/s",
+					      (unsigned long long)nrec, bytes / 1e6, bytes / 1e6 / (t > 0 ? t : 1));
+			else
+				progress_show(&pr, "%.0f MB read, %.0f MB/s", bytes / 1e6,
+					      bytes / 1e6 / (t > 0 ? t : 1));
 		}
 		if (out)
 			out_flush(out);
 	}
+	progress_done(&pr);
 	for (int i = 0; i < cap; i++) {
 		unit_release(&tasks[i].unit);
 		buf_release(&tasks[i].out);

@@ -29,6 +29,7 @@ struct pmap_opts {
 	pmap_fn fn;
 	pmap_ordered_fn ordered; /* may be NULL */
 	void *ctx;
+	int quiet; /* no progress line (it shows only on a terminal anyway) */
 };
 
 /* out may be NULL for consumers (fn then gets out == NULL). */

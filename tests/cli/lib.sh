@@ -5,6 +5,8 @@
 #   t_err 'names the frame' 1 'pea-cat: x.pea: frame 2 at byte 99: checksum mismatch' pea cat x.pea
 #   done_testing
 #
+# Write assertions as simple commands (nope, between below), because set -e
+# does not see a failure inside `! cmd` or on the left of `&&`.
 # Each script runs in a fresh temporary directory with the build's binaries
 # first on PATH; $DATA is tests/data of the source tree.
 set -u
@@ -40,16 +42,22 @@ t() {
 }
 
 # t_err DESCRIPTION STATUS MESSAGE COMMAND...: COMMAND exits with STATUS and
-# its stderr is exactly the one line MESSAGE (a glob pattern)
+# its stderr is exactly the one line MESSAGE (a glob pattern; status 2 may
+# add the line pointing to --help)
 t_err() {
 	local desc=$1 want=$2 msg=$3
 	shift 3
 	"$@" > "$TMP/.out" 2> "$TMP/.err"
 	local got=$?
-	local line
-	line=$(cat "$TMP/.err")
+	local line lines
+	line=$(head -1 "$TMP/.err")
+	lines=$(wc -l < "$TMP/.err")
+	# a usage error (2) may add the line pointing to --help
+	if [ "$want" = 2 ] && [ "$lines" = 2 ] && tail -1 "$TMP/.err" | grep -q "^Try '.* --help' for more information.$"; then
+		lines=1
+	fi
 	# shellcheck disable=SC2053
-	if [ "$got" = "$want" ] && [[ "$line" == $msg ]] && [ "$(wc -l < "$TMP/.err")" -le 1 ]; then
+	if [ "$got" = "$want" ] && [[ "$line" == $msg ]] && [ "$lines" -le 1 ]; then
 		_report pass "$desc"
 	else
 		_report fail "$desc"
@@ -58,6 +66,13 @@ t_err() {
 		echo "#   want:   $msg"
 	fi
 }
+
+# Inside t scripts, set -e ignores `! cmd` and all but the last command
+# of `a && b`: assert with these simple commands instead.
+# nope CMD...: CMD must fail
+nope() { if "$@"; then echo "unexpected success: $*"; return 1; fi; return 0; }
+# between N LO HI: LO < N < HI
+between() { if [ "$1" -gt "$2" ] && [ "$1" -lt "$3" ]; then return 0; fi; echo "$1 not in ($2, $3)"; return 1; }
 
 done_testing() {
 	echo "1..$_n"

@@ -1,2 +1,25 @@
+# `pea NAME` runs pea-NAME; `pea` lists the commands; `pea help NAME`.
 . "$PEA_SRC/tests/cli/lib.sh"
+
+t 'pea alone lists every command with a line each' '
+	pea > list.txt
+	for b in "$PEA_BUILD"/pea-*; do
+		[ -f "$b" ] && [ -x "$b" ] || continue
+		n=${b##*/pea-}
+		grep -q "^  $n  *[a-z]" list.txt || { echo "missing $n"; false; }
+	done
+'
+t 'pea NAME runs pea-NAME with its arguments' '
+	printf "{\"id\":1}\n" | pea import > x.pea
+	test "$(pea count x.pea)" = 1
+	pea cat --version | grep -qx "pea-cat [0-9.]*"
+'
+t 'pea --version' 'pea --version | grep -qx "pea [0-9.]*"'
+t 'pea help NAME shows the manual' '
+	MANPAGER=cat MANWIDTH=80 pea help cat > page.txt 2>&1
+	grep -q "concatenate record streams" page.txt
+	grep -q "EXIT STATUS" page.txt
+'
+t_err 'an unknown command is a usage error' 2 "pea: 'nope' is not a pea command (see 'pea' for the list)" pea nope
+t_err 'a path is not a command' 2 "pea: '../x' is not a pea command" pea ../x
 done_testing

@@ -78,6 +78,10 @@ int main(void)
 	is_int(imp(IN_JSON, NULL, "[1,2]", f, &e), -1, "a non-object line is refused");
 	is_int(imp(IN_JSON, NULL, "{\"a\":\"\xff\"}", f, &e), -1, "invalid UTF-8 in JSON is refused");
 	is_int(imp(IN_JSON, NULL, "{\"a\":1} x", f, &e), -1, "text after the object is refused");
+	is_int(imp(IN_JSON, NULL, "{\"a\":\"\xed\xa0\x80\"}", f, &e), -1, "an encoded surrogate is refused");
+	is_int(imp(IN_JSON, NULL, "{\"a\":{\"\xed\xb6\xb6\":[1]}}", f, &e), -1, "also deep inside a JSON value");
+	is_int(imp(IN_JSON, NULL, "{\"a\":\"\\ud800\"}", f, &e), 1, "a lone surrogate escape");
+	is_str(json_of(f, &b), "{\"a\":\"\xef\xbf\xbd\"}", "becomes U+FFFD");
 	is_int(imp(IN_JSON, NULL, "{\"a\":1}\n{\"a\":\"s\"}", f, &e), -2, "a type change asks for a new frame");
 	is_int(imp(IN_JSON, NULL, "\n  \n{\"a\":1}", f, &e), 1, "blank lines hold no record");
 	is_int(imp(IN_JSON, NULL, "{\"a\":{\"0\":1,\"00\":2}}", f, &e), 1, "non-canonical keys");
@@ -120,7 +124,7 @@ int main(void)
 	is_int(imp(IN_FASTTEXT, NULL, "__label__spam buy now\n__label__a __label__b two labels\nno label\n", f, &e), 3,
 	       "fastText lines");
 	is_str(json_of(f, &b),
-	       "{\"text\":\"buy now\",\"label\":\"spam\"}\n{\"text\":\"two labels\",\"labels\":[\"a\",\"b\"]}\n{\"text\":\"no label\"}",
+	       "{\"label\":\"spam\",\"text\":\"buy now\"}\n{\"labels\":[\"a\",\"b\"],\"text\":\"two labels\"}\n{\"text\":\"no label\"}",
 	       "one label, several labels, none");
 
 	/* text */

@@ -1,2 +1,0 @@
-. "$PEA_SRC/tests/cli/lib.sh"
-done_testing
