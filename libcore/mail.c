@@ -126,8 +126,9 @@ static void param(const char *v, const char *name, char *dst, size_t dn)
 		if (*p == '*') /* RFC 2231 continuation or charset'lang'value */
 			while (*p && *p != '=')
 				p++;
-		if (*p++ != '=')
+		if (*p != '=')
 			continue;
+		p++;
 		while (isspace((unsigned char)*p))
 			p++;
 		size_t l;

@@ -381,7 +381,7 @@ int warc_http_body(const uint8_t *p, size_t n, size_t max_body, struct warc_http
 			snprintf(tmp, sizeof tmp, "%.*s", (int)(l < 31 ? l : 31), (const char *)b + k);
 			char *end;
 			unsigned long long sz = strtoull(tmp, &end, 16);
-			if (end == tmp) /* not chunked after all: keep the rest */
+			if (end == tmp || k + l >= bl) /* no chunk follows */
 				break;
 			k += l + 1;
 			if (!sz)
