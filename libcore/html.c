@@ -16,6 +16,8 @@
 
 struct nst {
 	uint32_t text, link, nlinks; /* visible bytes outside / inside links */
+	uint32_t boil;		     /* visible bytes inside marked boilerplate */
+	uint32_t heads;		     /* headings h1-h6 in the subtree */
 	uint8_t drop;		     /* invisible: never written */
 	uint8_t neg;		     /* marked as boilerplate by the markup */
 	uint8_t toc;		     /* marked as a table of contents */
@@ -70,12 +72,16 @@ static const char *const blocks[] = {
 	"legend", "listing", "xmp", "plaintext",
 };
 /* class/id words (or their start or end: "navbar", "topnav") that name
- * boilerplate */
+ * boilerplate; the weak ones also name content often enough ("share" in
+ * a section id, "comment" in a code sample's class) that an element with
+ * a heading and little link text keeps them from counting */
 static const char *const neg_stems[] = {
 	"nav", "menu", "sidebar", "footer", "breadcrumb", "cookie", "consent", "gdpr", "banner",
-	"masthead", "toolbar", "share", "sharing", "social", "skiplink", "skip", "pagination",
-	"pager", "related", "advert", "sponsor", "popup", "newsletter", "subscribe", "comment",
-	"promo", "widget", "hidden", "sronly", "signup", "login",
+	"masthead", "toolbar", "skiplink", "skip", "pagination", "pager", "advert", "sponsor",
+	"popup", "newsletter", "subscribe", "hidden", "sronly", "signup", "login",
+};
+static const char *const weak_stems[] = {
+	"share", "sharing", "social", "related", "comment", "promo", "widget",
 };
 static const char *const neg_roles[] = {
 	"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar",
@@ -92,7 +98,18 @@ static int in_list(const char *s, const char *const *v, size_t n)
 
 static int is_block(const xmlNode *n) { return in_list((const char *)n->name, blocks, ARRAY_SIZE(blocks)); }
 
-/* 1 negative, 2 table of contents, 0 neither, from class and id words */
+static int stem_in(const char *w, size_t l, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t sl = strlen(v[i]);
+		if (l >= sl && (!memcmp(w, v[i], sl) || !memcmp(w + l - sl, v[i], sl)))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 boilerplate, 3 weakly so, 2 table of contents, 0 none, from class
+ * and id words */
 static int words_mark(const char *s)
 {
 	int mark = 0;
@@ -112,11 +129,10 @@ static int words_mark(const char *s)
 		if (!strcmp(w, "toc") || strstr(w, "toc") == w || !strcmp(w, "contents") ||
 		    !strcmp(w, "tableofcontents"))
 			return 2;
-		for (size_t i = 0; i < ARRAY_SIZE(neg_stems); i++) {
-			size_t sl = strlen(neg_stems[i]);
-			if (l >= sl && (!memcmp(w, neg_stems[i], sl) || !memcmp(w + l - sl, neg_stems[i], sl)))
-				mark = 1;
-		}
+		if (stem_in(w, l, neg_stems, ARRAY_SIZE(neg_stems)))
+			mark = 1;
+		else if (!mark && stem_in(w, l, weak_stems, ARRAY_SIZE(weak_stems)))
+			mark = 3;
 	}
 	return mark;
 }
@@ -194,16 +210,20 @@ static void gather(struct ctx *c, xmlNode *n, int in_link, int semantic, int dep
 			neg = 1;
 		int wm = words_mark(attr(n, "class"));
 		int wi = words_mark(attr(n, "id"));
+		int weak = 0;
 		if (wm == 2 || wi == 2)
 			c->st[idx].toc = 1;
 		else if (wm == 1 || wi == 1)
 			neg = 1;
-		c->st[idx].neg = (uint8_t)neg;
+		else if (wm == 3 || wi == 3)
+			weak = 1;
 		int link = in_link || (is(n, "a") && attr(n, "href"));
 		gather(c, n->children, link, semantic || is_main || is(n, "article"), depth + 1);
 		struct nst *s = &c->st[idx];
 		if (is(n, "a") && attr(n, "href"))
 			s->nlinks++;
+		if (n->name[0] == 'h' && n->name[1] >= '1' && n->name[1] <= '6' && !n->name[2])
+			s->heads++;
 		for (xmlNode *k = n->children; k; k = k->next) {
 			if (k->type == XML_TEXT_NODE || k->type == XML_CDATA_SECTION_NODE) {
 				size_t v = visible_bytes(k->content);
@@ -218,35 +238,89 @@ static void gather(struct ctx *c, xmlNode *n, int in_link, int semantic, int dep
 				s->text += ks->text;
 				s->link += ks->link;
 				s->nlinks += ks->nlinks;
+				s->heads += ks->heads;
+				s->boil += ks->neg ? ks->text + ks->link : ks->boil;
 			}
 		}
+		if (weak && !(s->heads && s->link < 0.3 * (s->text + s->link)))
+			neg = 1;
+		s->neg = (uint8_t)neg;
 	}
 }
 
 static uint32_t total(const struct nst *s) { return s->text + s->link; }
 
-/* mark boilerplate under the root; `all` is the root's total */
-static void prune(struct ctx *c, xmlNode *n, uint32_t all)
+/* the text a subtree holds outside its marked boilerplate */
+static uint32_t eff(const struct nst *s) { return s->neg ? 0 : s->text + s->link - s->boil; }
+
+static int link_dense(const xmlNode *n, const struct nst *s)
+{
+	uint32_t t = total(s);
+	/* a paragraph full of links is prose that cites ("see A, B and C") */
+	return s->nlinks >= 3 && t && (double)s->link > 0.6 * t && !s->toc && !is(n, "pre") && !is(n, "p");
+}
+
+/* Drop what the markup names as boilerplate anywhere under n, except in a
+ * table of contents, and except a "boilerplate" wrapper that holds more
+ * than half of the page (class names are not always what they seem). */
+static void prune_marked(struct ctx *c, xmlNode *n, uint32_t all)
 {
 	for (; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE || !n->_private)
 			continue;
 		struct nst *s = st(c, n);
-		if (s->drop)
+		if (s->drop || s->toc)
 			continue;
-		if (s->toc)
-			continue; /* a table of contents is content, links and all */
-		uint32_t t = total(s);
-		if (s->neg && (double)t <= 0.5 * all) {
+		if (s->neg && (double)total(s) <= 0.5 * all)
 			s->prune = 1;
-			continue;
+		else
+			prune_marked(c, n->children, all);
+	}
+}
+
+/* Walk down from the root while one child holds most of the text: the
+ * siblings passed on the way are kept unless they are link lists (menus,
+ * sidebars).  Where the text spreads over several children, that element
+ * is the content container: inside it only marked boilerplate goes, and
+ * link lists that hold little of the text and have no heading (a "See
+ * also" section has one, a menu seldom does). */
+static void prune_main(struct ctx *c, xmlNode *top, uint32_t all)
+{
+	struct nst *ts = st(c, top);
+	for (int guard = 0; guard < 512; guard++) {
+		prune_marked(c, top->children, all);
+		xmlNode *best = NULL;
+		uint32_t be = 0;
+		for (xmlNode *k = top->children; k; k = k->next) {
+			if (k->type != XML_ELEMENT_NODE || !k->_private)
+				continue;
+			struct nst *ks = st(c, k);
+			if (ks->drop || ks->prune)
+				continue;
+			if (eff(ks) > be) {
+				be = eff(ks);
+				best = k;
+			}
 		}
-		if (is_block(n) && s->nlinks >= 3 && t && (double)s->link > 0.6 * t &&
-		    (double)t < 0.3 * all && !is(n, "pre")) {
-			s->prune = 1;
-			continue;
+		uint32_t here = ts->text + ts->link - ts->boil;
+		/* only into containers: inside a list, a table or a table of
+		 * contents the siblings are items, not boilerplate */
+		int descend = best && here && (double)be >= 0.6 * here && !st(c, best)->toc &&
+			      (is(best, "div") || is(best, "section") || is(best, "article") ||
+			       is(best, "main") || is(best, "center") || is(best, "td") || is(best, "body"));
+		for (xmlNode *k = top->children; k; k = k->next) {
+			if (k == best || k->type != XML_ELEMENT_NODE || !k->_private)
+				continue;
+			struct nst *ks = st(c, k);
+			if (ks->drop || ks->prune || !link_dense(k, ks))
+				continue;
+			if (descend || (is_block(k) && !ks->heads && (double)total(ks) < 0.3 * here))
+				ks->prune = 1;
 		}
-		prune(c, n->children, all);
+		if (!descend)
+			return;
+		top = best;
+		ts = st(c, top);
 	}
 }
 
@@ -637,7 +711,7 @@ int html_extract(const uint8_t *p, size_t n, const struct html_opts *o, struct h
 		else if (!c.nmain && c.narticle == 1 && c.articles[0]->_private &&
 			 !st(&c, c.articles[0])->drop && total(st(&c, c.articles[0])) >= 0.3 * all)
 			top = c.articles[0];
-		prune(&c, top->children, total(st(&c, top)));
+		prune_main(&c, top, total(st(&c, top)));
 	}
 	if (top) {
 		c.at_line_start = 1;
