@@ -68,6 +68,7 @@ int main(int argc, char **argv)
 		{0, "links", CLI_FLAG, &so.links, NULL, "add the page's links (absolute URLs) as field links"},
 		{0, "label", CLI_STR, &so.label, "LABEL", "set field label of every record to LABEL"},
 		{0, "label-from", CLI_STR, &label_from, "dir", "label each file by its parent directory's name"},
+		{0, "name", CLI_LIST, &so.names, "GLOB", "in directories, read only files named GLOB (repeatable)"},
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_QUIET(&so.quiet),
 		CLI_END,
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 		"error).  HTML gives the main content unless --full-text.  Fetching is\n"
 		"polite by default: robots.txt, 2 transfers per host.",
 		opts,
-		"  pea scrape --label-from dir mail/ | pea tokenize | pea vectorize\n"
+		"  pea scrape --label-from dir --name '*.txt' mail/ | pea tokenize | pea vectorize\n"
 		"  pea scrape --crawl --depth 3 https://example.org/ -o site.pea\n"
 		"  pea scrape --crawl --warc-out site.warc.gz https://example.org/ > /dev/null",
 		0, -1,

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <omp.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -604,6 +605,24 @@ static void walk(scraper *s, const char *path, int depth)
 		if (nm[0] == '.') { /* ., .. and hidden files */
 			free(ents[i]);
 			continue;
+		}
+		if (ents[i]->d_type != DT_DIR && s->o.names.n) {
+			int m = 0;
+			for (int k = 0; k < s->o.names.n && !m; k++)
+				m = !fnmatch(s->o.names.v[k], nm, 0);
+			if (!m && ents[i]->d_type != DT_UNKNOWN && ents[i]->d_type != DT_LNK) {
+				free(ents[i]);
+				continue;
+			}
+			if (!m) { /* d_type unknown: ask the file system */
+				char tmp[4096];
+				struct stat tb;
+				snprintf(tmp, sizeof tmp, "%s/%s", path, nm);
+				if (stat(tmp, &tb) || !S_ISDIR(tb.st_mode)) {
+					free(ents[i]);
+					continue;
+				}
+			}
 		}
 		size_t l = pl + strlen(nm) + 2;
 		char *sub = xmalloc(l);

@@ -28,6 +28,7 @@ struct scrape_opts {
 	const char *label;	/* --label X */
 	int label_from_dir;	/* label = name of the parent directory */
 	uint64_t max_size;	/* largest local file or WARC record read whole */
+	struct cli_list names;	/* shell patterns a file in a directory must match */
 	/* crawling */
 	int crawl;
 	enum scrape_scope scope;

@@ -61,6 +61,14 @@ t 'mail tree: --label-from dir labels by folder, odd extensions sniffed' '
 	test "$(jget m.json 1 title)" = "Meeting notes"
 	test "$(jget m.json 1 from)" = "Ann Example <ann@example.com>"
 	test -z "$(jget m.json 1 message)"'
+t '--name selects files in directories' '
+	mkdir -p sel/a
+	cp "$S/nested.eml" sel/a/x.txt
+	cp "$S/nested.eml" sel/a/x.json
+	pea scrape -q --json --name "*.txt" sel > sel.json
+	test "$(wc -l < sel.json)" = 1
+	test "$(jget sel.json 1 path)" = sel/a/x.txt
+	test "$(pea scrape -q --json --name "*.txt" sel/a/x.json | wc -l)" = 1'
 t 'mail: RFC 2047 subject and from, undeclared 8-bit text as windows-1252' '
 	test "$(jget m.json 2 title)" = "Win a €1000 now!"
 	test "$(jget m.json 2 from)" = "Café Deals <deals@example.net>"
