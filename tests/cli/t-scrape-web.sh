@@ -163,4 +163,18 @@ t '--delay spaces requests to one host' '
 	: > log
 	pea scrape -q --delay 0.2 "$U/site/p1.html" "$U/site/p2.html" "$U/site/p3.html" > /dev/null
 	test "$(grep -c "^/site/" log)" = 3'
+HG="$PEA_BUILD/tests/httpget"
+t 'http client: conditional GET with ETag and Last-Modified' '
+	"$HG" "$U/etag" > e1
+	grep -qx "$U/etag 200 \"v1\" lm 16 -" e1
+	"$HG" --etag "\"v1\"" "$U/etag" > e2
+	grep -qx "$U/etag 304 \"v1\" - 0 -" e2
+	"$HG" --since "Wed, 21 Oct 2026 07:28:00 GMT" "$U/etag" | grep -q " 304 "
+	"$HG" --etag "\"v0\"" "$U/etag" | grep -q " 200 "'
+t 'http client: every URL comes back exactly once' '
+	urls=""
+	for i in $(seq 40); do urls="$urls $U/site/p$((i % 6)).html?$i $U/404?$i"; done
+	"$HG" $urls "$U/private/z" > all
+	test "$(wc -l < all)" = 81
+	test "$(cut -d" " -f1 all | sort -u | wc -l)" = 81'
 done_testing

@@ -149,6 +149,15 @@ class H(BaseHTTPRequestHandler):
         if p == "/broken":
             return self.send(200, "<html><body><div><p>unclosed <b>bold <i>both</div></p>"
                                   "<table><td>cell<p>after</table><p>tail &copy &#169; &bogus; x</body>")
+        if p == "/etag":  # conditional GET
+            tag, lm = '"v1"', "Wed, 21 Oct 2026 07:28:00 GMT"
+            if self.headers.get("If-None-Match") == tag or self.headers.get("If-Modified-Since") == lm:
+                self.send_response(304)
+                self.send_header("ETag", tag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            return self.send(200, "<p>versioned</p>", headers=[("ETag", tag), ("Last-Modified", lm)])
         if p == "/text":
             return self.send(200, "plain text line\nsecond line\n", "text/plain; charset=utf-8")
         if p == "/binary":
