@@ -5,14 +5,20 @@
   server.py --port-file F --root DIR --delay S   serve DIR, adding S seconds per response
 
 It counts open connections and requests in flight per client address and
-reports the peaks at /_stats (JSON), so a test can assert the per-host bound.
+reports the asking client's peaks at /_stats (JSON; /_reset starts them
+anew), so a test can assert the per-host bound.
 Every request path is appended to --log.  It stops after --lifetime seconds.
 """
 import argparse, gzip, json, os, socketserver, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-stats = {"conns": 0, "peak_conns": 0, "inflight": 0, "peak_inflight": 0, "requests": 0}
+clients = {}  # client address -> its counters
+
+
+def counters(addr):
+    return clients.setdefault(addr, {"conns": 0, "peak_conns": 0, "inflight": 0, "peak_inflight": 0,
+                                     "requests": 0})
 hits = {}
 args = None
 
@@ -41,13 +47,14 @@ class H(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         with lock:
+            stats = counters(self.client_address[0])
             stats["conns"] += 1
             stats["peak_conns"] = max(stats["peak_conns"], stats["conns"])
 
     def finish(self):
         super().finish()
         with lock:
-            stats["conns"] -= 1
+            counters(self.client_address[0])["conns"] -= 1
 
     def send(self, code, body, ctype="text/html; charset=utf-8", headers=()):
         if isinstance(body, str):
@@ -63,9 +70,13 @@ class H(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path in ("/_stats", "/_reset"):  # control requests count for nothing
-            return self.reset() if self.path == "/_reset" else \
-                self.send(200, json.dumps(stats), "application/json")
+            if self.path == "/_reset":
+                return self.reset()
+            with lock:
+                body = json.dumps(counters(self.client_address[0]))
+            return self.send(200, body, "application/json")
         with lock:
+            stats = counters(self.client_address[0])
             stats["inflight"] += 1
             stats["requests"] += 1
             stats["peak_inflight"] = max(stats["peak_inflight"], stats["inflight"])
@@ -83,10 +94,11 @@ class H(BaseHTTPRequestHandler):
                 self.case(n)
         finally:
             with lock:
-                stats["inflight"] -= 1
+                counters(self.client_address[0])["inflight"] -= 1
 
     def reset(self):
         with lock:
+            stats = counters(self.client_address[0])
             stats["peak_conns"] = stats["conns"]
             stats["peak_inflight"] = stats["inflight"]
         return self.send(200, "{}", "application/json")
