@@ -6,7 +6,7 @@
 OUTPUT is a directory holding PAGE.txt for each PAGE.html, or a JSON Lines file
 of records with "path" and "text" (pea scrape --json).  The reference of a page
 is the text of what its markup marks as content: an element with role=main or
-<main> when there is one, else (DocBook pages such as PostgreSQL's) every child
+<main> when there is one, else one with id=content (asciidoc), else (DocBook pages such as PostgreSQL's) every child
 of <body> except the navigation blocks (class navheader / navfooter).  Scores
 are bag-of-words (lower-cased \\w+ tokens, counts clipped) precision, recall and
 F1, micro-averaged over pages; "nav kept" is the share of pages whose output
@@ -38,7 +38,7 @@ def reference(path):
     for e in doc.iter():
         if isinstance(e.tag, str) and e.tag in BLOCKS:
             e.tail = "\n" + (e.tail or "")
-    mains = doc.xpath("//*[@role='main']|//main")
+    mains = doc.xpath("//*[@role='main']|//main") or doc.xpath("//*[@id='content']")
     pres = []
     if len(mains) == 1:
         content, nav = [mains[0]], []
@@ -62,14 +62,17 @@ def reference(path):
     return ref, navt, pres
 
 
-def outputs(spec):
+def outputs(spec, pages_dir):
     if os.path.isdir(spec):
         return lambda name: open(os.path.join(spec, name[:-5] + ".txt"), encoding="utf-8", errors="replace").read() \
             if os.path.exists(os.path.join(spec, name[:-5] + ".txt")) else ""
     texts = {}
     for line in open(spec, encoding="utf-8"):
         r = json.loads(line)
-        texts[os.path.basename(r.get("path") or r.get("url", ""))] = r.get("text", "")
+        where = r.get("path") or r.get("url", "")
+        # a file of the site (subdirectories may repeat names), else the URL's last part
+        key = os.path.relpath(where, pages_dir) if r.get("path") else os.path.basename(where)
+        texts[key] = r.get("text", "")
     return lambda name: texts.get(name, "")
 
 
@@ -81,7 +84,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for spec in specs:
         name, out = spec.split("=", 1)
-        get = outputs(out)
+        get = outputs(out, pages_dir)
         tp = fp = fn = 0
         nav_pages = 0
         code_ok = code_all = 0
