@@ -278,12 +278,28 @@ static void prune_marked(struct ctx *c, xmlNode *n, uint32_t all)
 	}
 }
 
+static void node_text(xmlNode *n, struct buf *b);
+
+/* a short block that only states the copyright: a footer by another name */
+static int copyright_line(xmlNode *n, const struct nst *s)
+{
+	if (total(s) > 200)
+		return 0;
+	struct buf b = BUF_INIT;
+	node_text(n->children, &b);
+	const char *t = buf_cstr(&b);
+	int r = strstr(t, "\xc2\xa9") || strcasestr(t, "copyright") || strcasestr(t, "all rights reserved");
+	buf_release(&b);
+	return r;
+}
+
 /* Walk down from the root while one child holds most of the text: the
  * siblings passed on the way are kept unless they are link lists (menus,
  * sidebars).  Where the text spreads over several children, that element
  * is the content container: inside it only marked boilerplate goes, and
  * link lists that hold little of the text and have no heading (a "See
- * also" section has one, a menu seldom does). */
+ * also" section has one, a menu seldom does).  A copyright line passed on
+ * the way goes too. */
 static void prune_main(struct ctx *c, xmlNode *top, uint32_t all)
 {
 	struct nst *ts = st(c, top);
@@ -312,8 +328,13 @@ static void prune_main(struct ctx *c, xmlNode *top, uint32_t all)
 			if (k == best || k->type != XML_ELEMENT_NODE || !k->_private)
 				continue;
 			struct nst *ks = st(c, k);
-			if (ks->drop || ks->prune || !link_dense(k, ks))
+			if (ks->drop || ks->prune)
 				continue;
+			if (!link_dense(k, ks)) {
+				if (descend && copyright_line(k, ks))
+					ks->prune = 1;
+				continue;
+			}
 			if (descend || (is_block(k) && !ks->heads && (double)total(ks) < 0.3 * here))
 				ks->prune = 1;
 		}

@@ -45,6 +45,19 @@ t 'html: pre kept verbatim, cells tab-separated' '
 	printf "c1\tc2\n" > want
 	grep -x "c1.c2" text > got
 	cmp want got'
+t 'html: a blog without landmarks: cookie banner, menus, sidebar and copyright go' '
+	pea scrape -q --json "$S/blog.html" > blog.json
+	jget blog.json 1 text > btext
+	grep -q "^The first paragraph of the post" btext
+	grep -q "^A second paragraph" btext
+	grep -qx "\$ make install" btext
+	grep -q "^Posted on 1 May by Ann$" btext
+	! grep -q -i "cookie" btext
+	! grep -q "Archive" btext
+	! grep -q "Another post" btext
+	! grep -q "unix" btext
+	! grep -q "rights reserved" btext
+	test "$(jget blog.json 1 title)" = "My post | Blog"'
 t 'html: --full-text keeps navigation and footer, not scripts' '
 	pea scrape -q --json --full-text page.html > f.json
 	jget f.json 1 text > ftext
