@@ -6,6 +6,7 @@
 #include "html.h"
 #include "charset.h"
 #include "hash.h"
+#include "hset.h"
 #include "url.h"
 
 #include <ctype.h>
@@ -35,8 +36,7 @@ struct ctx {
 	const char *base;
 	char *base_alloc;
 	/* link collection */
-	uint64_t *seen;
-	size_t nseen, capseen;
+	struct hset seen;
 	/* writer state */
 	int pend_space, pend_nl, at_line_start, cell;
 };
@@ -492,32 +492,11 @@ static void add_link(struct ctx *c, const char *href)
 	char *u = url_resolve(c->base, href);
 	if (!u)
 		return;
-	uint64_t h = XXH3_64bits(u, strlen(u)) | 1;
-	/* open addressing, so a page's repeated links come out once */
-	if (c->nseen * 2 >= c->capseen) {
-		size_t nc = c->capseen ? c->capseen * 2 : 256;
-		uint64_t *t = xcalloc(nc, sizeof *t);
-		for (size_t i = 0; i < c->capseen; i++)
-			if (c->seen[i]) {
-				size_t k = c->seen[i] & (nc - 1);
-				while (t[k])
-					k = (k + 1) & (nc - 1);
-				t[k] = c->seen[i];
-			}
-		free(c->seen);
-		c->seen = t;
-		c->capseen = nc;
+	/* a page's repeated links come out once */
+	if (!hset_add(&c->seen, hash_bytes(u, strlen(u), 0))) {
+		free(u);
+		return;
 	}
-	size_t k = h & (c->capseen - 1);
-	while (c->seen[k]) {
-		if (c->seen[k] == h) {
-			free(u);
-			return;
-		}
-		k = (k + 1) & (c->capseen - 1);
-	}
-	c->seen[k] = h;
-	c->nseen++;
 	if (!(c->d->nlinks & (c->d->nlinks + 1)) || !c->d->links)
 		c->d->links = xrealloc(c->d->links, (2 * c->d->nlinks + 2) * sizeof *c->d->links);
 	c->d->links[c->d->nlinks++] = u;
@@ -743,7 +722,7 @@ int html_extract(const uint8_t *p, size_t n, const struct html_opts *o, struct h
 	}
 	/* the pass that counted fields used _private; libxml2 must not see it */
 	free(c.st);
-	free(c.seen);
+	hset_release(&c.seen);
 	free(c.base_alloc);
 	xmlFreeDoc(doc);
 	return 0;

@@ -7,6 +7,7 @@
 #include "charset.h"
 #include "err.h"
 #include "hash.h"
+#include "hset.h"
 #include "html.h"
 #include "mail.h"
 #include "progress.h"
@@ -62,8 +63,7 @@ struct scraper {
 	int errors;
 	struct progress prog;
 	/* crawl */
-	uint64_t *seen;
-	size_t nseen, capseen;
+	struct hset seen;
 	int64_t added;
 	char **scope;
 	size_t nscope;
@@ -74,33 +74,10 @@ struct scraper {
 
 /* ---- the crawl's sets ---- */
 
-/* insert; 1 when new */
+/* 1 when the URL was not seen yet */
 static int seen_add(scraper *s, const char *url)
 {
-	uint64_t h = hash_bytes(url, strlen(url), 7) | 1;
-	if (s->nseen * 2 >= s->capseen) {
-		size_t nc = s->capseen ? s->capseen * 2 : 1024;
-		uint64_t *t = xcalloc(nc, sizeof *t);
-		for (size_t i = 0; i < s->capseen; i++)
-			if (s->seen[i]) {
-				size_t k = s->seen[i] & (nc - 1);
-				while (t[k])
-					k = (k + 1) & (nc - 1);
-				t[k] = s->seen[i];
-			}
-		free(s->seen);
-		s->seen = t;
-		s->capseen = nc;
-	}
-	size_t k = h & (s->capseen - 1);
-	while (s->seen[k]) {
-		if (s->seen[k] == h)
-			return 0;
-		k = (k + 1) & (s->capseen - 1);
-	}
-	s->seen[k] = h;
-	s->nseen++;
-	return 1;
+	return hset_add(&s->seen, hash_bytes(url, strlen(url), 7));
 }
 
 /* the part of a URL that decides scope */
@@ -865,6 +842,6 @@ void scrape_free(scraper *s)
 	for (size_t i = 0; i < s->nscope; i++)
 		free(s->scope[i]);
 	free(s->scope);
-	free(s->seen);
+	hset_release(&s->seen);
 	free(s);
 }

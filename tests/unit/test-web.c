@@ -1,6 +1,7 @@
 /* test-web - URL normalization, robots.txt rules, charset conversion and
  * content sniffing: the small decisions the scraper rests on. */
 #include "charset.h"
+#include "hset.h"
 #include "html.h"
 #include "http.h"
 #include "mail.h"
@@ -96,5 +97,15 @@ int main(void)
 	ok(mail_sniff((const uint8_t *)"Return-Path: <a@b>\nX-Spam: no\nSubject: hi\n\nbody", 46), "sniff mail");
 	ok(!mail_sniff((const uint8_t *)"Note: this is text\nwith lines\n", 30), "a colon in text is not mail");
 	ok(mbox_sniff((const uint8_t *)"From a@b Mon Jan 1\nFrom: a@b\n\nx", 31), "sniff mbox");
+	struct hset hs = HSET_INIT;
+	int fresh = 0;
+	for (uint64_t i = 0; i < 10000; i++)
+		fresh += hset_add(&hs, i * 0x9e3779b97f4a7c15ull);
+	for (uint64_t i = 0; i < 10000; i += 7)
+		fresh -= !hset_add(&hs, i * 0x9e3779b97f4a7c15ull);
+	is_int(fresh, 10000 + 1429, "hset: 10000 new, then repeats found");
+	hset_release(&hs);
+	ok(hset_add(&hs, 0) && !hset_add(&hs, 0), "hset: zero is a hash like any other");
+	hset_release(&hs);
 	return tap_done();
 }
