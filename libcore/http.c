@@ -1,5 +1,5 @@
 /* http.c - see http.h.  One curl multi handle; our own scheduler decides
- * which queued request may start (per-origin slots, delays, robots), so
+ * which queued request may start (per-host slots, delays, robots), so
  * curl only ever sees requests that are allowed to run now.  Redirects
  * are re-queued by us rather than followed by curl, for the same reason. */
 #include "http.h"
@@ -22,8 +22,12 @@ enum { ROBOTS_UNKNOWN, ROBOTS_FETCHING, ROBOTS_READY };
 
 struct job;
 
+/* A host is a name and port: http and https to the same server share its
+ * slots, so a site linking to both cannot be hit twice as hard.  Its
+ * robots.txt is fetched with the scheme of the first URL seen for it. */
 struct host {
-	char *origin;
+	char *key;    /* host:port */
+	char *origin; /* scheme://host:port, for robots.txt */
 	struct job *head, *tail; /* waiting to start, FIFO */
 	int active;
 	double next_start;
@@ -220,17 +224,17 @@ void robots_free(struct robots *r)
 
 static struct host *host_get(http_client *h, const char *url)
 {
-	char origin[1024];
-	if (url_origin(url, origin, sizeof origin))
-		snprintf(origin, sizeof origin, "?");
-	uint64_t k = hash_bytes(origin, strlen(origin), 0);
+	char key[1024];
+	if (url_hostport(url, key, sizeof key))
+		snprintf(key, sizeof key, "?");
+	uint64_t k = hash_bytes(key, strlen(key), 0);
 	if (h->nhosts * 2 >= h->ntab) {
 		size_t nt = h->ntab ? h->ntab * 2 : 64;
 		struct host **t = xcalloc(nt, sizeof *t);
 		for (size_t i = 0; i < h->ntab; i++)
 			for (struct host *x = h->tab[i], *nx; x; x = nx) {
 				nx = x->hnext;
-				size_t b = hash_bytes(x->origin, strlen(x->origin), 0) & (nt - 1);
+				size_t b = hash_bytes(x->key, strlen(x->key), 0) & (nt - 1);
 				x->hnext = t[b];
 				t[b] = x;
 			}
@@ -240,9 +244,13 @@ static struct host *host_get(http_client *h, const char *url)
 	}
 	size_t b = k & (h->ntab - 1);
 	for (struct host *x = h->tab[b]; x; x = x->hnext)
-		if (!strcmp(x->origin, origin))
+		if (!strcmp(x->key, key))
 			return x;
 	struct host *x = xcalloc(1, sizeof *x);
+	char origin[1100];
+	if (url_origin(url, origin, sizeof origin))
+		snprintf(origin, sizeof origin, "?");
+	x->key = xstrdup(key);
 	x->origin = xstrdup(origin);
 	x->robots_state = h->o.robots ? ROBOTS_UNKNOWN : ROBOTS_READY;
 	x->hnext = h->tab[b];
@@ -710,6 +718,7 @@ void http_free(http_client *h)
 			}
 			robots_free(x->rules);
 			free(x->origin);
+			free(x->key);
 			free(x);
 		}
 	for (struct job *j = h->delayed, *jn; j; j = jn) {

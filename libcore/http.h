@@ -5,10 +5,11 @@
  * http_next() and may add more while it goes (a crawler adds the links it
  * finds).  What the client guarantees, whoever calls it:
  *
- *  - politeness: at most `per_host` requests in flight to one origin and
- *    `delay` seconds between starts there (or the robots.txt Crawl-delay,
- *    whichever is longer); robots.txt fetched once per origin, cached, and
- *    honoured (RFC 9309) unless `robots` is 0;
+ *  - politeness: at most `per_host` requests in flight to one host (name
+ *    and port, whatever the scheme) and `delay` seconds between starts
+ *    there (or the robots.txt Crawl-delay, whichever is longer); robots.txt
+ *    fetched once per host, cached, and honoured (RFC 9309) unless
+ *    `robots` is 0;
  *  - bounds: `max_conns` transfers in all, connect and total timeouts, a
  *    body limit (checked while receiving, after decompression), redirects
  *    followed by the client itself (so each hop passes the same politeness
@@ -36,8 +37,8 @@
 
 struct http_opts {
 	int max_conns;		/* transfers in flight in all (default 32) */
-	int per_host;		/* in flight to one origin (default 2) */
-	double delay;		/* seconds between request starts to one origin */
+	int per_host;		/* in flight to one host (default 2) */
+	double delay;		/* seconds between request starts to one host */
 	int robots;		/* honour robots.txt */
 	const char *user_agent; /* NULL: "pea/VERSION" */
 	double connect_timeout; /* seconds */
