@@ -711,9 +711,17 @@ void fb_list_begin(pea_fb *fb, int fid, int type)
 
 void fb_list_str(pea_fb *fb, const char *s, size_t n)
 {
-	buf_addvi(&fb->recs, n);
-	buf_add(&fb->recs, s, n);
+	uint8_t *p = buf_grow(&fb->recs, n + 10);
+	size_t k = vi_put(p, n);
+	memcpy(p + k, s, n);
+	fb->recs.len += k + n;
 	fb->list_n++;
+}
+
+void fb_list_raw(pea_fb *fb, const void *p, size_t n, uint32_t count)
+{
+	buf_add(&fb->recs, p, n);
+	fb->list_n += count;
 }
 
 void fb_list_kv(pea_fb *fb, const char *key, size_t n, double v)

@@ -162,6 +162,10 @@ void fb_list_begin(pea_fb *fb, int fid, int type); /* STRLIST, MAP or INTS */
 void fb_list_str(pea_fb *fb, const char *s, size_t n);
 void fb_list_kv(pea_fb *fb, const char *key, size_t n, double v);
 void fb_list_int(pea_fb *fb, int64_t v);
+/* `count` strlist items already encoded as the format has them (varint
+ * length, bytes; valid UTF-8), appended in one copy: for producers that
+ * build long lists, such as the tokenizer */
+void fb_list_raw(pea_fb *fb, const void *p, size_t n, uint32_t count);
 void fb_list_end(pea_fb *fb);
 /* Copy a value of a decoded frame under the same name.  Returns -1, writing
  * nothing, when the builder's frame has that name with another type. */

@@ -365,9 +365,18 @@ static int put_json(struct importer *im, pea_fb *fb, int fid, int type, json_obj
 	return 0;
 }
 
-static int import_json(struct importer *im, const char *line, size_t n, pea_fb *fb, struct pea_err *e)
+static int import_json(struct importer *im, const char *line, size_t n, pea_fb *fb,
+		       uint64_t *repaired, struct pea_err *e)
 {
 	size_t i = 0;
+	/* with repair on, invalid bytes become U+FFFD before json-c (which
+	 * refuses them) sees the line */
+	if (im->o->repair_utf8 && !utf8_valid((const uint8_t *)line, n)) {
+		buf_reset(&im->tmp2);
+		*repaired += utf8_repair(&im->tmp2, (const uint8_t *)line, n);
+		line = (const char *)im->tmp2.p;
+		n = im->tmp2.len;
+	}
 	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
 		i++;
 	if (i == n)
@@ -934,7 +943,7 @@ int import_line(struct importer *im, enum in_format fmt, const struct csv_header
 		const char *line, size_t n, pea_fb *fb, uint64_t *repaired, struct pea_err *e)
 {
 	switch (fmt) {
-	case IN_JSON: return import_json(im, line, n, fb, e);
+	case IN_JSON: return import_json(im, line, n, fb, repaired, e);
 	case IN_TEXT: return import_text(im, line, n, fb, repaired, e);
 	case IN_FASTTEXT: return import_fasttext(im, line, n, fb, repaired, e);
 	case IN_SVMLIGHT: return import_svmlight(im, line, n, fb, e);

@@ -31,7 +31,7 @@ enum in_format {
 struct in_opts {
 	enum in_format format;
 	const char *text_field; /* field of plain text lines (default "text") */
-	int repair_utf8;	/* text input: replace invalid UTF-8 by U+FFFD and count */
+	int repair_utf8;	/* text and JSON Lines: replace invalid UTF-8 by U+FFFD, count */
 	int csv_strings;	/* CSV/TSV: every value stays a string */
 	int zero_based;		/* svmlight: indices start at 0, not 1 */
 	struct cli_list types;	/* NAME=TYPE: the type an importer gives a field */
