@@ -58,7 +58,6 @@ struct scraper {
 	warc_writer *warc;
 	struct sdoc *batch;
 	size_t nbatch, batch_bytes;
-	int mapped_open; /* a multi-document file's map is in the batch */
 	struct scrape_stats st;
 	int errors;
 	struct progress prog;
@@ -371,10 +370,12 @@ static void file_label(scraper *s, struct sdoc *d, const char *path)
 	if (s->o.label_from_dir) {
 		free(d->label);
 		d->label = parent_name(path);
-		if (!d->label) {
-			char cwd[4096];
-			if (getcwd(cwd, sizeof cwd))
-				d->label = parent_name(strcat(cwd, "/x"));
+		if (!d->label) { /* a file of the working directory: its name */
+			char cwd[4096], tmp[4100];
+			if (getcwd(cwd, sizeof cwd)) {
+				snprintf(tmp, sizeof tmp, "%s/x", cwd);
+				d->label = parent_name(tmp);
+			}
 		}
 	}
 }

@@ -95,6 +95,9 @@ t 'mail: nested multipart prefers plain, decodes quoted-printable latin-1, count
 	grep -q "An inline HTML footer." ntext
 	! grep -q "Nested" ntext
 	! grep -q "PDF" ntext'
+t '--label-from dir on a file of the working directory: its name' '
+	pea scrape -q --json --label-from dir page.html > lw.json
+	test "$(jget lw.json 1 label)" = "$(basename "$PWD")"'
 t 'mbox: one record per message, numbered' '
 	pea scrape -q --json --label spam "$S/three.mbox" > x.json
 	test "$(wc -l < x.json)" = 3
