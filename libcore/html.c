@@ -528,6 +528,9 @@ static void meta_walk(struct ctx *c, xmlNode *n, int depth)
 				collapse(ct, strlen(ct), &c->d->description);
 			if (ct && he && !strcasecmp(he, "content-language") && !c->d->lang.len)
 				collapse(ct, strcspn(ct, ","), &c->d->lang);
+			if (ct && name && !strcasecmp(name, "robots") &&
+			    (strcasestr(ct, "nofollow") || strcasestr(ct, "none")))
+				c->d->nofollow = 1;
 		} else if (c->o->links && (is(n, "a") || is(n, "area"))) {
 			add_link(c, attr(n, "href"));
 		} else if (c->o->links && is(n, "frame")) {
@@ -633,6 +636,7 @@ static void doc_clear(struct html_doc *d)
 	d->nlinks = 0;
 	d->bad_chars = 0;
 	d->charset[0] = 0;
+	d->nofollow = 0;
 }
 
 void html_doc_release(struct html_doc *d)

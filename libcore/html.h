@@ -38,6 +38,7 @@ struct html_doc {
 	size_t nlinks;
 	long bad_chars; /* bytes that did not convert from the charset */
 	char charset[40];
+	int nofollow;	/* <meta name="robots" content="nofollow"> (or none) */
 };
 
 void html_doc_init(struct html_doc *d);

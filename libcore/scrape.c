@@ -45,7 +45,7 @@ struct sdoc {
 	void *map;	 /* munmap(map, maplen) when done */
 	size_t maplen;
 	struct buf own;	 /* or the bytes are owned here */
-	int want_links;
+	int want_links, mbox;
 	enum kind kind;
 	struct html_doc h;
 	struct mail_msg m;
@@ -228,7 +228,23 @@ static void extract(const struct scrape_opts *o, struct sdoc *d)
 		break;
 	}
 	case K_MAIL:
-		mail_parse(p, n, &d->m);
+		if (d->mbox) { /* mboxrd: ">From " lines lose one '>' */
+			struct buf u = BUF_INIT;
+			for (size_t i = 0; i < n;) {
+				const uint8_t *nl = memchr(p + i, '\n', n - i);
+				size_t e = nl ? (size_t)(nl - p) + 1 : n, k = i;
+				while (k < e && p[k] == '>')
+					k++;
+				if (k > i && e - k >= 5 && !memcmp(p + k, "From ", 5))
+					i++;
+				buf_add(&u, p + i, e - i);
+				i = e;
+			}
+			mail_parse(u.p ? u.p : (const uint8_t *)"", u.len, &d->m);
+			buf_release(&u);
+		} else {
+			mail_parse(p, n, &d->m);
+		}
 		break;
 	case K_TEXT: {
 		long bad = cs_to_utf8(d->charset, p, n, &d->h.text);
@@ -465,6 +481,7 @@ static void read_mbox(scraper *s, uint8_t *map, size_t n, const char *path)
 		k++;
 		/* a file of one message (as in the SpamAssassin corpus) needs no number */
 		d->message = count > 1 ? k : -1;
+		d->mbox = 1;
 		d->bytes = (int64_t)len;
 		file_label(s, d, path);
 		d->ctype = xstrdup("message/rfc822");
@@ -657,7 +674,7 @@ void scrape_url(scraper *s, const char *raw)
 
 static void crawl_links(scraper *s, struct sdoc *d)
 {
-	if (s->o.depth >= 0 && d->depth >= s->o.depth)
+	if ((s->o.depth >= 0 && d->depth >= s->o.depth) || (s->o.http.robots && d->h.nofollow))
 		return;
 	if (d->depth == 0 && d->final_url)
 		scope_add(s, d->final_url); /* a start page that redirected */

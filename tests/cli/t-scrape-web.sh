@@ -23,7 +23,15 @@ for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
 P=$(cat port)
 U="http://127.0.0.1:$P"
 stat_of() { python3 -c "import json,urllib.request as u; print(json.load(u.urlopen('$U/_stats'))['$1'])"; }
-reset_stats() { python3 -c "import urllib.request as u; u.urlopen('$U/_reset').read()"; }
+# wait until the connections of earlier runs are closed, then start the
+# peaks anew
+reset_stats() {
+	python3 -c "import json, time, urllib.request as u
+for _ in range(100):
+    if json.load(u.urlopen('$U/_stats'))['conns'] == 0: break
+    time.sleep(0.05)
+u.urlopen('$U/_reset').read()"
+}
 hits() { grep -c "^$1 " log || true; }
 
 t 'fetches a page: status, title, main content, User-Agent' '
@@ -134,6 +142,11 @@ t 'crawl: --depth, --max-pages, --exclude, --include' '
 	test "$(grep -c "\"status\":200" ex.json)" = 2
 	pea scrape -q --json --crawl --include "/site/" "$U/site/" > inc.json
 	test "$(grep -c private inc.json)" = 0'
+t 'crawl: a page with <meta name=robots content=nofollow> is not followed' '
+	pea scrape -q --json --crawl "$U/nofollow" > nof.json
+	test "$(wc -l < nof.json)" = 1
+	pea scrape -q --json --crawl --ignore-robots "$U/nofollow" > nof2.json
+	test "$(wc -l < nof2.json)" -gt 1'
 t 'crawl: --scope prefix stays under the start directory' '
 	pea scrape -q --json --crawl --scope prefix "$U/site/p2.html" > sp.json
 	! grep -q "/private/" sp.json'

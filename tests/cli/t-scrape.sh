@@ -103,7 +103,8 @@ t 'mbox: one record per message, numbered' '
 	test "$(wc -l < x.json)" = 3
 	test "$(jget x.json 3 message)" = 3
 	test "$(jget x.json 3 title)" = "message 2"
-	test "$(jget x.json 2 label)" = spam'
+	test "$(jget x.json 2 label)" = spam
+	jget x.json 1 text | grep -qx "From quoted line"'
 t 'warc and warc.gz: response and resource records, chunked gzip bodies, charsets' '
 	pea scrape -q --json "$S/site.warc" > w.json
 	pea scrape -q --json "$S/site.warc.gz" > wz.json

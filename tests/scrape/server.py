@@ -44,17 +44,15 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def setup(self):
-        super().setup()
-        with lock:
-            stats = counters(self.client_address[0])
-            stats["conns"] += 1
-            stats["peak_conns"] = max(stats["peak_conns"], stats["conns"])
+    # a connection counts from its first request that is not a control
+    # request (/_stats, /_reset) until it closes
+    counted = False
 
     def finish(self):
         super().finish()
-        with lock:
-            counters(self.client_address[0])["conns"] -= 1
+        if self.counted:
+            with lock:
+                counters(self.client_address[0])["conns"] -= 1
 
     def send(self, code, body, ctype="text/html; charset=utf-8", headers=()):
         if isinstance(body, str):
@@ -77,6 +75,10 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, body, "application/json")
         with lock:
             stats = counters(self.client_address[0])
+            if not self.counted:
+                self.counted = True
+                stats["conns"] += 1
+                stats["peak_conns"] = max(stats["peak_conns"], stats["conns"])
             stats["inflight"] += 1
             stats["requests"] += 1
             stats["peak_inflight"] = max(stats["peak_inflight"], stats["inflight"])
@@ -126,6 +128,9 @@ class H(BaseHTTPRequestHandler):
             return self.send(200, site_page(k))
         if p.startswith("/private/"):
             return self.send(200, "<p>private</p>")
+        if p == "/nofollow":
+            return self.send(200, '<meta name="robots" content="noindex, nofollow"><p>x</p>'
+                                  '<a href="/site/p5.html">p5</a>')
         if p == "/redirect":
             return self.send(302, "", headers=[("Location", "/site/p2.html")])
         if p == "/loop/a":
