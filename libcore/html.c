@@ -303,8 +303,8 @@ static int copyright_line(xmlNode *n, const struct nst *s)
 static void prune_main(struct ctx *c, xmlNode *top, uint32_t all)
 {
 	struct nst *ts = st(c, top);
+	prune_marked(c, top->children, all);
 	for (int guard = 0; guard < 512; guard++) {
-		prune_marked(c, top->children, all);
 		xmlNode *best = NULL;
 		uint32_t be = 0;
 		for (xmlNode *k = top->children; k; k = k->next) {
