@@ -33,7 +33,7 @@ struct host {
 	double next_start;
 	int robots_state;
 	struct robots *rules; /* NULL: everything allowed */
-	int robots_fail;      /* robots.txt unreachable: nothing allowed */
+	char *robots_fail;    /* robots.txt unreachable (why): nothing allowed */
 	double crawl_delay;
 	int listed;	      /* in the client's list of hosts with work */
 	struct host *hnext;   /* hash chain */
@@ -415,9 +415,12 @@ static double pump(http_client *h)
 	/* retries whose time has come go back to the front of their host */
 	for (struct job **pp = &h->delayed; *pp;) {
 		struct job *j = *pp;
-		if (j->not_before <= now) {
+		if (j->not_before <= now && (!j->is_robots || h->active < h->o.max_conns)) {
 			*pp = j->next;
-			enqueue(h, j, 1);
+			if (j->is_robots) /* its host waits for it: it goes first */
+				start(h, j);
+			else
+				enqueue(h, j, 1);
 		} else {
 			if (wake < 0 || j->not_before - now < wake)
 				wake = j->not_before - now;
@@ -455,10 +458,10 @@ static double pump(http_client *h)
 				if (!x->head)
 					x->tail = NULL;
 				h->queued--;
-				finish(h, j, 0,
-				       x->robots_fail ? "robots.txt unreachable: not fetched"
-						      : "disallowed by robots.txt",
-				       1);
+				char why[CURL_ERROR_SIZE + 64];
+				if (x->robots_fail)
+					snprintf(why, sizeof why, "robots.txt unreachable (%s): not fetched", x->robots_fail);
+				finish(h, j, 0, x->robots_fail ? why : "disallowed by robots.txt", 1);
 				continue;
 			}
 			double gap = h->o.delay > x->crawl_delay ? h->o.delay : x->crawl_delay;
@@ -563,6 +566,15 @@ static int transient(CURLcode rc, long status)
 	       rc == CURLE_PARTIAL_FILE || rc == CURLE_COULDNT_RESOLVE_HOST;
 }
 
+static void lower_first(char *s)
+{
+	if (*s)
+		*s = (char)tolower((unsigned char)*s);
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '.'))
+		s[--n] = 0;
+}
+
 static void robots_done(http_client *h, struct job *j, CURLcode rc, long status)
 {
 	struct host *x = j->host;
@@ -575,20 +587,17 @@ static void robots_done(http_client *h, struct job *j, CURLcode rc, long status)
 	} else if (rc == CURLE_FILESIZE_EXCEEDED || rc == CURLE_WRITE_ERROR) {
 		/* RFC 9309 2.5: parse at least the first 500 KiB */
 		x->rules = robots_parse((const char *)j->body.p, j->body.len, h->agent);
-	} else {
-		x->robots_fail = 1; /* "unreachable": assume complete disallow */
+	} else { /* "unreachable": assume complete disallow */
+		char why[CURL_ERROR_SIZE + 32];
+		if (rc != CURLE_OK)
+			snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+		else
+			snprintf(why, sizeof why, "http status %ld", status);
+		lower_first(why);
+		x->robots_fail = xstrdup(why);
 	}
 	release_easy(h, j);
 	job_free(j);
-}
-
-static void lower_first(char *s)
-{
-	if (*s)
-		*s = (char)tolower((unsigned char)*s);
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '.'))
-		s[--n] = 0;
 }
 
 static void completed(http_client *h, CURL *c, CURLcode rc)
@@ -597,10 +606,6 @@ static void completed(http_client *h, CURL *c, CURLcode rc)
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&j);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (j->is_robots) {
-		robots_done(h, j, rc, status);
-		return;
-	}
 	if (transient(rc, status) && !j->too_big && j->attempts <= h->o.retries) {
 		double wait = h->o.retry_wait * pow(2, j->attempts - 1);
 		char *ra = header_value(&j->rhdr, "retry-after");
@@ -612,6 +617,10 @@ static void completed(http_client *h, CURL *c, CURLcode rc)
 		j->not_before = now_sec() + wait;
 		j->next = h->delayed;
 		h->delayed = j;
+		return;
+	}
+	if (j->is_robots) {
+		robots_done(h, j, rc, status);
 		return;
 	}
 	char msg[CURL_ERROR_SIZE + 64];
@@ -717,6 +726,7 @@ void http_free(http_client *h)
 				job_free(j);
 			}
 			robots_free(x->rules);
+			free(x->robots_fail);
 			free(x->origin);
 			free(x->key);
 			free(x);
@@ -774,6 +784,8 @@ const struct http_resp *http_next(http_client *h, int wait)
 		if (!h->pending || !wait)
 			return NULL;
 		wake = pump(h);
+		if (h->done_head) /* pump refused some by robots.txt: no need to wait */
+			continue;
 		int ms = wake < 0 ? 1000 : (int)(wake * 1000) + 1;
 		if (ms > 1000)
 			ms = 1000;

@@ -51,6 +51,12 @@ t 'robots.txt: the group of our product token applies' '
 	pea scrape -q --json --user-agent "badbot/2.0" "$U/site/p3.html" > rb.json
 	test "$(jget rb.json 1 error)" = "disallowed by robots.txt"
 	test "$(hits /site/p3.html)" = 0'
+t 'an unreachable host: robots.txt unreachable, with the reason' '
+	pea scrape -q --json --retries 1 --retry-wait 0.05 http://127.0.0.1:1/x > un.json
+	jget un.json 1 error | grep -q "^robots.txt unreachable (failed to connect to 127.0.0.1 port 1.*): not fetched$"
+	test "$(jget un.json 1 status)" = 0
+	pea scrape -q --json --retries 0 --ignore-robots http://127.0.0.1:1/x > un2.json
+	jget un2.json 1 error | grep -q "^failed to connect to 127.0.0.1 port 1"'
 t '--ignore-robots fetches anyway' '
 	pea scrape -q --json --ignore-robots "$U/private/a" > ri.json
 	test "$(jget ri.json 1 status)" = 200
