@@ -42,6 +42,8 @@ struct host {
 struct job {
 	char *url, *orig;
 	void *user;
+	http_data_fn stream; /* NULL: the body is buffered */
+	int stopped;	     /* the stream callback asked to stop */
 	char *etag, *lm;
 	int redirects, attempts, is_robots;
 	double not_before;
@@ -74,6 +76,7 @@ struct http_client {
 	struct resp_box *done_head, *done_tail, *current;
 	size_t pending, queued;
 	int active;
+	struct job *last; /* the job added last */
 	struct http_stats st;
 };
 
@@ -297,6 +300,19 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct job *j = ud;
 	size_t n = sz * nm;
+	if (j->stream) {
+		long status = 0;
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+		/* only a successful body streams: redirects and errors are
+		 * buffered as usual, to be followed or reported */
+		if (status >= 200 && status < 300) {
+			if (j->stream(j->user, j->url, status, (const uint8_t *)p, n)) {
+				j->stopped = 1;
+				return 0;
+			}
+			return n;
+		}
+	}
 	if (buf_reserve(&j->body, n + 1) < 0) {
 		j->too_big = 1;
 		return 0; /* aborts the transfer */
@@ -367,9 +383,11 @@ static void start(http_client *h, struct job *j)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->ua);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(o->timeout * 1000));
+	/* a stream lasts as long as the server keeps it open */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, j->stream ? 0L : (long)(o->timeout * 1000));
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(j->is_robots ? ROBOTS_MAX : o->max_body));
+	if (!j->stream)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(j->is_robots ? ROBOTS_MAX : o->max_body));
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -606,7 +624,7 @@ static void completed(http_client *h, CURL *c, CURLcode rc)
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&j);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (transient(rc, status) && !j->too_big && j->attempts <= h->o.retries) {
+	if (transient(rc, status) && !j->too_big && !j->stopped && j->attempts <= h->o.retries) {
 		double wait = h->o.retry_wait * pow(2, j->attempts - 1);
 		char *ra = header_value(&j->rhdr, "retry-after");
 		double d;
@@ -625,6 +643,8 @@ static void completed(http_client *h, CURL *c, CURLcode rc)
 	}
 	char msg[CURL_ERROR_SIZE + 64];
 	const char *err = NULL;
+	if (j->stopped)
+		rc = CURLE_OK; /* the caller ended the stream: not a failure */
 	if (j->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(msg, sizeof msg, "body larger than %llu bytes", (unsigned long long)h->o.max_body);
 		err = msg;
@@ -743,9 +763,16 @@ void http_free(http_client *h)
 	free(h);
 }
 
+void http_add_stream(http_client *h, const char *url, void *user, http_data_fn fn)
+{
+	http_add(h, url, user, NULL, NULL);
+	h->last->stream = fn;
+}
+
 void http_add(http_client *h, const char *url, void *user, const char *etag, const char *lm)
 {
 	struct job *j = xcalloc(1, sizeof *j);
+	h->last = j;
 	j->url = xstrdup(url);
 	j->orig = xstrdup(url);
 	j->user = user;

@@ -17,7 +17,9 @@
  *  - retries with exponential backoff on timeouts, dropped connections,
  *    429 and 5xx (Retry-After honoured up to a minute);
  *  - conditional GET: pass the ETag / Last-Modified of a copy you hold and a
- *    304 comes back instead of the body.
+ *    304 comes back instead of the body;
+ *  - streaming: a body can go to a callback as it arrives (event streams,
+ *    large downloads) instead of being held.
  *
  * Every URL added comes back exactly once, as a response or as a failure
  * (status 0 and an error), so a caller can account for everything.
@@ -81,6 +83,15 @@ void http_free(http_client *h);
  * (either may be NULL) make it conditional. */
 void http_add(http_client *h, const char *url, void *user, const char *etag,
 	      const char *last_modified);
+/* Called with each piece of a successful (2xx) body as it arrives, for
+ * event streams and downloads too large to hold: return 0 to go on, or
+ * nonzero to stop the transfer (the response then comes back with no
+ * error).  It runs inside http_next(), on the caller's thread. */
+typedef int (*http_data_fn)(void *user, const char *url, long status, const uint8_t *p, size_t n);
+/* Queue a GET whose body goes to fn instead of being kept (the response
+ * has len 0).  A stream has no total timeout, only the connect timeout;
+ * --max-size does not apply.  Redirects and errors behave as for http_add. */
+void http_add_stream(http_client *h, const char *url, void *user, http_data_fn fn);
 /* URLs added and not yet returned */
 size_t http_pending(const http_client *h);
 /* URLs waiting for a connection slot (not yet started) */

@@ -196,4 +196,13 @@ t 'http client: every URL comes back exactly once' '
 	"$HG" $urls "$U/private/z" > all
 	test "$(wc -l < all)" = 81
 	test "$(cut -d" " -f1 all | sort -u | wc -l)" = 81'
+t 'http client: a stream goes to the callback piece by piece, and can be stopped' '
+	"$HG" --stream "$U/stream" > st
+	test "$(grep -c "^piece: data: event" st)" = 5
+	grep -qx "$U/stream 200 - - 0 -" st
+	"$HG" --stream --stop 2 "$U/stream2" > st2
+	test "$(grep -c "^piece:" st2)" = 2
+	grep -qx "$U/stream2 200 - - 0 -" st2
+	"$HG" --stream "$U/redirect" > st3
+	grep -q "^piece: .*Page 2" st3'
 done_testing

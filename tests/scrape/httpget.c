@@ -1,7 +1,9 @@
 /* httpget - the http.h client as a second caller would use it, for the
  * command tests: every URL argument is fetched (conditionally when
- * --etag/--since are given) and one line per response is printed:
- * "URL STATUS ETAG LAST-MODIFIED BYTES ERROR". */
+ * --etag/--since are given, streamed with --stream, stopping after N
+ * pieces with --stop N) and one line per response is printed:
+ * "URL STATUS ETAG LAST-MODIFIED BYTES ERROR"; streamed pieces are
+ * printed as they arrive, "piece: TEXT". */
 #include "err.h"
 #include "http.h"
 #include "url.h"
@@ -9,8 +11,24 @@
 #include <stdio.h>
 #include <string.h>
 
+static int stop_after = -1, pieces;
+
+static int piece(void *user, const char *url, long status, const uint8_t *p, size_t n)
+{
+	(void)user;
+	(void)url;
+	(void)status;
+	size_t l = 0;
+	while (l < n && p[l] != '\n')
+		l++;
+	printf("piece: %.*s\n", (int)l, (const char *)p);
+	fflush(stdout);
+	return ++pieces == stop_after;
+}
+
 int main(int argc, char **argv)
 {
+	int stream = 0;
 	struct http_opts o = HTTP_OPTS_INIT;
 	const char *etag = NULL, *since = NULL;
 	err_init(argv[0]);
@@ -22,11 +40,18 @@ int main(int argc, char **argv)
 			etag = argv[++i];
 		} else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
 			since = argv[++i];
+		} else if (!strcmp(argv[i], "--stream")) {
+			stream = 1;
+		} else if (!strcmp(argv[i], "--stop") && i + 1 < argc) {
+			stop_after = atoi(argv[++i]);
 		} else {
 			char *u = url_normalize(argv[i]);
 			if (!u)
 				die("%s: not an http(s) URL", argv[i]);
-			http_add(h, u, NULL, etag, since);
+			if (stream)
+				http_add_stream(h, u, NULL, piece);
+			else
+				http_add(h, u, NULL, etag, since);
 			free(u);
 			n++;
 		}

@@ -175,6 +175,21 @@ class H(BaseHTTPRequestHandler):
                 self.end_headers()
                 return
             return self.send(200, "<p>versioned</p>", headers=[("ETag", tag), ("Last-Modified", lm)])
+        if p.startswith("/stream"):  # an event stream: 5 events, 0.1 s apart, chunked
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for i in range(5):
+                    ev = ("data: event %d\n\n" % i).encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass  # the client stopped listening
+            return
         if p == "/text":
             return self.send(200, "plain text line\nsecond line\n", "text/plain; charset=utf-8")
         if p == "/binary":
