@@ -26,7 +26,23 @@ struct warc_reader {
 	size_t pos;
 	struct buf block;
 	uint64_t index;
+	uint64_t cur;	 /* the record being read (for messages from fill) */
+	uint64_t base;	 /* stream offset of win.p[0] */
+	uint64_t rstart; /* stream offset of the current record */
+	char at[64];	 /* "record N at byte B" for messages */
 };
+
+/* where the current record is, for messages: a byte offset is given for
+ * plain files only (in a .gz it would count decompressed bytes) */
+static const char *where(warc_reader *r, uint64_t idx)
+{
+	if (r->gz == 1)
+		snprintf(r->at, sizeof r->at, "record %llu", (unsigned long long)idx);
+	else
+		snprintf(r->at, sizeof r->at, "record %llu at byte %llu", (unsigned long long)idx,
+			 (unsigned long long)r->rstart);
+	return r->at;
+}
 
 warc_reader *warc_open(int fd, const char *name, size_t max_block)
 {
@@ -67,9 +83,11 @@ static ssize_t read_some(warc_reader *r, uint8_t *p, size_t n)
 static int fill(warc_reader *r, size_t want, struct pea_err *e)
 {
 	if (r->pos && r->pos == r->win.len) {
+		r->base += r->pos;
 		r->win.len = r->pos = 0;
 	} else if (r->pos > (1u << 20)) {
 		memmove(r->win.p, r->win.p + r->pos, r->win.len - r->pos);
+		r->base += r->pos;
 		r->win.len -= r->pos;
 		r->pos = 0;
 	}
@@ -94,8 +112,7 @@ static int fill(warc_reader *r, size_t want, struct pea_err *e)
 			}
 			if (!k) {
 				if (!r->zend) {
-					err_set(e, "record %llu: truncated gzip member",
-						(unsigned long long)r->index + 1);
+					err_set(e, "%s: truncated gzip member", where(r, r->cur));
 					return -1;
 				}
 				r->eof = 1;
@@ -116,7 +133,7 @@ static int fill(warc_reader *r, size_t want, struct pea_err *e)
 		if (rc == Z_STREAM_END)
 			r->zend = 1;
 		else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-			err_set(e, "record %llu: corrupt gzip data", (unsigned long long)r->index + 1);
+			err_set(e, "%s: corrupt gzip data", where(r, r->cur));
 			return -1;
 		}
 	}
@@ -170,6 +187,8 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 {
 	if (r->gz < 0 && start(r, e))
 		return -1;
+	r->cur = r->index + 1;
+	r->rstart = r->base + r->pos;
 	/* skip the blank lines that end the previous record */
 	for (;;) {
 		if (fill(r, 1, e))
@@ -182,6 +201,7 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 		r->pos++;
 	}
 	uint64_t idx = ++r->index;
+	r->rstart = r->base + r->pos;
 	/* the header block, up to an empty line */
 	size_t hend = 0, scanned = 0;
 	for (;;) {
@@ -196,11 +216,11 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 		if (hend)
 			break;
 		if (avail > WARC_HDR_MAX) {
-			err_set(e, "record %llu: header block longer than %u bytes", (unsigned long long)idx, WARC_HDR_MAX);
+			err_set(e, "%s: header block longer than %u bytes", where(r, idx), WARC_HDR_MAX);
 			return -1;
 		}
 		if (r->eof) {
-			err_set(e, "record %llu: truncated header", (unsigned long long)idx);
+			err_set(e, "%s: truncated header", where(r, idx));
 			return -1;
 		}
 		scanned = avail > 2 ? avail - 2 : 0;
@@ -209,7 +229,7 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 	}
 	const char *h = (const char *)r->win.p + r->pos;
 	if (hend < 6 || memcmp(h, "WARC/", 5)) {
-		err_set(e, "record %llu: not a WARC record (no WARC/ version line)", (unsigned long long)idx);
+		err_set(e, "%s: not a WARC record (no WARC/ version line)", where(r, idx));
 		return -1;
 	}
 	memset(rec, 0, offsetof(struct warc_rec, block));
@@ -234,14 +254,14 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 			char v[32];
 			hval(line, l, v, sizeof v);
 			if (parse_i64(v, &clen) || clen < 0) {
-				err_set(e, "record %llu: bad Content-Length", (unsigned long long)idx);
+				err_set(e, "%s: bad Content-Length", where(r, idx));
 				return -1;
 			}
 		}
 		i += l + 1;
 	}
 	if (clen < 0) {
-		err_set(e, "record %llu: no Content-Length", (unsigned long long)idx);
+		err_set(e, "%s: no Content-Length", where(r, idx));
 		return -1;
 	}
 	r->pos += hend;
@@ -254,7 +274,7 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 				return -1;
 			size_t avail = r->win.len - r->pos;
 			if (!avail) {
-				err_set(e, "record %llu: truncated block", (unsigned long long)idx);
+				err_set(e, "%s: truncated block", where(r, idx));
 				return -1;
 			}
 			size_t take = avail < left ? avail : (size_t)left;
@@ -267,7 +287,7 @@ int warc_next(warc_reader *r, struct warc_rec *rec, struct pea_err *e)
 	if (fill(r, (size_t)clen, e))
 		return -1;
 	if (r->win.len - r->pos < (size_t)clen) {
-		err_set(e, "record %llu: truncated block (%zu of %lld bytes)", (unsigned long long)idx,
+		err_set(e, "%s: truncated block (%zu of %lld bytes)", where(r, idx),
 			r->win.len - r->pos, (long long)clen);
 		return -1;
 	}

@@ -138,19 +138,27 @@ t 'invalid UTF-8 under a UTF-8 declaration becomes U+FFFD and is counted' '
 # bad input: truncated, corrupt, oversize
 head -c 900 "$S/site.warc" > trunc.warc
 t_err 'truncated WARC: one-line error naming file and record' 1 \
-	'pea-scrape: trunc.warc: record 4: truncated *' pea scrape -q trunc.warc
+	'pea-scrape: trunc.warc: record 4 at byte 871: truncated *' pea scrape -q trunc.warc
 head -c 1100 "$S/site.warc" > trunc2.warc
-t_err 'truncated WARC block' 1 'pea-scrape: trunc2.warc: record 4: truncated block (* of 135 bytes)' \
+t_err 'truncated WARC block' 1 'pea-scrape: trunc2.warc: record 4 at byte 871: truncated block (50 of 135 bytes)' \
 	pea scrape -q trunc2.warc
 head -c 700 "$S/site.warc.gz" > trunc.warc.gz
 t_err 'truncated WARC gzip member' 1 'pea-scrape: trunc.warc.gz: record *: truncated gzip member' \
 	pea scrape -q trunc.warc.gz
+python3 -c 'import sys
+rec = lambda b: b"WARC/1.0\r\nWARC-Type: resource\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(b) + b + b"\r\n\r\n"
+recs = [rec(b"x" * 700000) for _ in range(3)]
+data = b"".join(recs)
+open("big.warc", "wb").write(data[:len(data) - 100])
+print(len(recs[0]) * 2)' > big.offset
+t_err 'the byte offset of a record deep in a large WARC' 1 \
+	"pea-scrape: big.warc: record 3 at byte $(cat big.offset): truncated block (*" pea scrape -q big.warc
 python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[400:420] = b"\xff" * 20; open("corrupt.warc.gz", "wb").write(d)' "$S/site.warc.gz"
 t_err 'corrupt gzip data' 1 'pea-scrape: corrupt.warc.gz: record *: corrupt gzip data' pea scrape -q corrupt.warc.gz
 printf 'WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 12x\r\n\r\n' > badlen.warc
-t_err 'bad Content-Length' 1 'pea-scrape: badlen.warc: record 1: bad Content-Length' pea scrape -q badlen.warc
+t_err 'bad Content-Length' 1 'pea-scrape: badlen.warc: record 1 at byte 0: bad Content-Length' pea scrape -q badlen.warc
 { printf 'WARC/1.0\r\n'; head -c 70000 /dev/zero | tr '\0' a; } > longhdr.warc
-t_err 'oversize WARC header block' 1 'pea-scrape: longhdr.warc: record 1: header block longer than 65536 bytes' \
+t_err 'oversize WARC header block' 1 'pea-scrape: longhdr.warc: record 1 at byte 0: header block longer than 65536 bytes' \
 	pea scrape -q longhdr.warc
 t 'a WARC record over --max-size is skipped with an error record, the rest read' '
 	pea scrape -q --json --max-size 200 "$S/site.warc" > ws.json
