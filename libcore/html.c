@@ -73,15 +73,17 @@ static const char *const blocks[] = {
 };
 /* class/id words (or their start or end: "navbar", "topnav") that name
  * boilerplate; the weak ones also name content often enough ("share" in
- * a section id, "comment" in a code sample's class) that an element with
- * a heading and little link text keeps them from counting */
+ * a section id) that an element with a heading and little link text keeps
+ * them from counting.  Only blocks are judged by these words: a <span
+ * class="comment"> is a highlighted code comment, not a comment section. */
 static const char *const neg_stems[] = {
 	"nav", "menu", "sidebar", "footer", "breadcrumb", "cookie", "consent", "gdpr", "banner",
 	"masthead", "toolbar", "skiplink", "skip", "pagination", "pager", "advert", "sponsor",
-	"popup", "newsletter", "subscribe", "hidden", "sronly", "signup", "login",
+	"popup", "newsletter", "subscribe", "hidden", "sronly", "signup", "login", "comment",
+	"disqus", "respond",
 };
 static const char *const weak_stems[] = {
-	"share", "sharing", "social", "related", "comment", "promo", "widget",
+	"share", "sharing", "social", "related", "promo", "widget",
 };
 static const char *const neg_roles[] = {
 	"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar",
@@ -208,8 +210,9 @@ static void gather(struct ctx *c, xmlNode *n, int in_link, int semantic, int dep
 			neg = 1;
 		if (role && in_list(role, neg_roles, ARRAY_SIZE(neg_roles)))
 			neg = 1;
-		int wm = words_mark(attr(n, "class"));
-		int wi = words_mark(attr(n, "id"));
+		int blk = is_block(n) || is(n, "aside") || is(n, "nav");
+		int wm = blk ? words_mark(attr(n, "class")) : 0;
+		int wi = blk ? words_mark(attr(n, "id")) : 0;
 		int weak = 0;
 		if (wm == 2 || wi == 2)
 			c->st[idx].toc = 1;

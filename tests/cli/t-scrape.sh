@@ -58,6 +58,13 @@ t 'html: a blog without landmarks: cookie banner, menus, sidebar and copyright g
 	! grep -q "unix" btext
 	! grep -q "rights reserved" btext
 	test "$(jget blog.json 1 title)" = "My post | Blog"'
+t 'html: comment sections go, code comments stay' '
+	pea scrape -q --json "$S/code.html" > code.json
+	jget code.json 1 text > ctext
+	grep -qx "int x; /\* a comment \*/" ctext
+	grep -qx "// another" ctext
+	! grep -q "Great post" ctext
+	! grep -q "2 Comments" ctext'
 t 'html: --full-text keeps navigation and footer, not scripts' '
 	pea scrape -q --json --full-text page.html > f.json
 	jget f.json 1 text > ftext
