@@ -72,18 +72,16 @@ static const char *const blocks[] = {
 	"legend", "listing", "xmp", "plaintext",
 };
 /* class/id words (or their start or end: "navbar", "topnav") that name
- * boilerplate; the weak ones also name content often enough ("share" in
- * a section id) that an element with a heading and little link text keeps
- * them from counting.  Only blocks are judged by these words: a <span
- * class="comment"> is a highlighted code comment, not a comment section. */
+ * boilerplate.  Words also name content often enough (ids made from
+ * headings: "editing-and-navigation", "cookie-objects") that a block with
+ * a heading and little link text is not judged by them.  Only blocks are
+ * judged by words at all: a <span class="comment"> is a highlighted code
+ * comment, not a comment section. */
 static const char *const neg_stems[] = {
 	"nav", "menu", "sidebar", "footer", "breadcrumb", "cookie", "consent", "gdpr", "banner",
 	"masthead", "toolbar", "skiplink", "skip", "pagination", "pager", "advert", "sponsor",
 	"popup", "newsletter", "subscribe", "hidden", "sronly", "signup", "login", "comment",
-	"disqus", "respond",
-};
-static const char *const weak_stems[] = {
-	"share", "sharing", "social", "related", "promo", "widget",
+	"disqus", "respond", "share", "sharing", "social", "related", "promo", "widget",
 };
 static const char *const neg_roles[] = {
 	"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar",
@@ -110,8 +108,43 @@ static int stem_in(const char *w, size_t l, const char *const *v, size_t n)
 	return 0;
 }
 
-/* 1 boilerplate, 3 weakly so, 2 table of contents, 0 none, from class
- * and id words */
+/* 1 boilerplate, 2 table of contents, 0 none, from class and id words */
+static const char *const id_fillers[] = {
+	"site", "main", "top", "bottom", "left", "right", "page", "global", "primary", "secondary",
+	"wrapper", "wrap", "container", "area", "box", "bar", "block", "section", "links", "list",
+	"inner", "outer", "header", "head", "region", "panel", "col", "column",
+};
+
+/* An id is one name, often made from a heading or an API name
+ * ("http.cookiejar.CookieJar"): it marks boilerplate only when every word
+ * of it is a boilerplate word or a filler ("site-nav", "cookie-banner",
+ * "comments-area"). */
+static int id_mark(const char *s)
+{
+	int any = 0;
+	while (s && *s) {
+		while (*s && !isalnum((unsigned char)*s))
+			s++;
+		char w[64];
+		size_t l = 0;
+		while (*s && isalnum((unsigned char)*s)) {
+			if (l < sizeof w - 1)
+				w[l++] = (char)tolower((unsigned char)*s);
+			s++;
+		}
+		w[l] = 0;
+		if (!l)
+			continue;
+		if (!strcmp(w, "toc") || !strcmp(w, "contents"))
+			return 2;
+		if (stem_in(w, l, neg_stems, ARRAY_SIZE(neg_stems)))
+			any = 1;
+		else if (!in_list(w, id_fillers, ARRAY_SIZE(id_fillers)))
+			return 0;
+	}
+	return any;
+}
+
 static int words_mark(const char *s)
 {
 	int mark = 0;
@@ -133,8 +166,6 @@ static int words_mark(const char *s)
 			return 2;
 		if (stem_in(w, l, neg_stems, ARRAY_SIZE(neg_stems)))
 			mark = 1;
-		else if (!mark && stem_in(w, l, weak_stems, ARRAY_SIZE(weak_stems)))
-			mark = 3;
 	}
 	return mark;
 }
@@ -206,19 +237,18 @@ static void gather(struct ctx *c, xmlNode *n, int in_link, int semantic, int dep
 		if (!c->h1 && is(n, "h1"))
 			c->h1 = n;
 		int neg = 0;
-		if (is(n, "nav") || is(n, "aside") || is(n, "footer") || (is(n, "header") && !semantic))
+		/* a site's header and asides are boilerplate; an article's are not */
+		if (is(n, "nav") || is(n, "footer") || ((is(n, "header") || is(n, "aside")) && !semantic))
 			neg = 1;
 		if (role && in_list(role, neg_roles, ARRAY_SIZE(neg_roles)))
 			neg = 1;
 		int blk = is_block(n) || is(n, "aside") || is(n, "nav");
 		int wm = blk ? words_mark(attr(n, "class")) : 0;
-		int wi = blk ? words_mark(attr(n, "id")) : 0;
+		int wi = blk ? id_mark(attr(n, "id")) : 0;
 		int weak = 0;
 		if (wm == 2 || wi == 2)
 			c->st[idx].toc = 1;
 		else if (wm == 1 || wi == 1)
-			neg = 1;
-		else if (wm == 3 || wi == 3)
 			weak = 1;
 		int link = in_link || (is(n, "a") && attr(n, "href"));
 		gather(c, n->children, link, semantic || is_main || is(n, "article"), depth + 1);
@@ -245,7 +275,10 @@ static void gather(struct ctx *c, xmlNode *n, int in_link, int semantic, int dep
 				s->boil += ks->neg ? ks->text + ks->link : ks->boil;
 			}
 		}
-		if (weak && !(s->heads && s->link < 0.3 * (s->text + s->link)))
+		/* exempt: a heading, little link text, and most of the text its
+		 * own (a comments section's text is in its marked comments) */
+		uint32_t t = s->text + s->link;
+		if (weak && !(s->heads && s->link < 0.3 * t && t - s->boil >= 0.5 * t))
 			neg = 1;
 		s->neg = (uint8_t)neg;
 	}
@@ -718,7 +751,13 @@ int html_extract(const uint8_t *p, size_t n, const struct html_opts *o, struct h
 		else if (!c.nmain && c.narticle == 1 && c.articles[0]->_private &&
 			 !st(&c, c.articles[0])->drop && total(st(&c, c.articles[0])) >= 0.3 * all)
 			top = c.articles[0];
-		prune_main(&c, top, total(st(&c, top)));
+		/* where the page marks its content, its link lists are content
+		 * too (an index of functions, a list of references): only what
+		 * it marks as boilerplate goes */
+		if (top == c.body || top == root)
+			prune_main(&c, top, total(st(&c, top)));
+		else
+			prune_marked(&c, top->children, total(st(&c, top)));
 	}
 	if (top) {
 		c.at_line_start = 1;

@@ -10,7 +10,8 @@ is the text of what its markup marks as content: an element with role=main or
 of <body> except the navigation blocks (class navheader / navfooter).  Scores
 are bag-of-words (lower-cased \\w+ tokens, counts clipped) precision, recall and
 F1, micro-averaged over pages; "nav kept" is the share of pages whose output
-still holds at least half of the navigation's own words; "code intact" the
+holds, beyond the reference, at least half of the words that only the rest of
+the page (navigation, headers, footers, sidebars) has; "code intact" the
 share of <pre> lines found unchanged as a line of the output.
 Run with Debian's python3 (lxml).
 """
@@ -40,22 +41,16 @@ def reference(path):
             e.tail = "\n" + (e.tail or "")
     mains = doc.xpath("//*[@role='main']|//main") or doc.xpath("//*[@id='content']")
     pres = []
+    body = doc.find("body")
+    if body is None:
+        body = doc
     if len(mains) == 1:
-        content, nav = [mains[0]], []
-        body = doc.find("body")
-        nav = [e for e in (body if body is not None else []) if e is not mains[0] and not mains[0] in e.iterancestors()]
+        content = [mains[0]]
     else:
-        body = doc.find("body")
-        if body is None:
-            body = doc
-        content, nav = [], []
-        for e in body:
-            if not isinstance(e.tag, str):
-                continue
-            cls = (e.get("class") or "").split()
-            (nav if ("navheader" in cls or "navfooter" in cls) else content).append(e)
+        content = [e for e in body if isinstance(e.tag, str) and
+                   not {"navheader", "navfooter"} & set((e.get("class") or "").split())]
     ref = "\n".join(e.text_content() for e in content)
-    navt = "\n".join(e.text_content() for e in nav)
+    navt = body.text_content()  # the words outside the content are the navigation's
     for e in content:
         for p in e.iter("pre"):
             pres.extend(l.strip() for l in p.text_content().split("\n") if l.strip())
@@ -80,7 +75,7 @@ def main():
     pages_dir, specs = sys.argv[1], sys.argv[2:]
     pages = sorted(f for f in os.listdir(pages_dir) if f.endswith(".html"))
     refs = {p: reference(os.path.join(pages_dir, p)) for p in pages}
-    print("| extractor | precision | recall | F1 | pages keeping navigation | code lines intact |")
+    print("| extractor | precision | recall | F1 | pages keeping what is outside the content | code lines intact |")
     print("|---|---|---|---|---|---|")
     for spec in specs:
         name, out = spec.split("=", 1)
@@ -97,7 +92,7 @@ def main():
             fp += sum(gb.values()) - inter
             fn += sum(rb.values()) - inter
             nb = bag(navt) - rb  # words only the navigation has
-            if sum(nb.values()) and sum((nb & gb).values()) >= 0.5 * sum(nb.values()):
+            if sum(nb.values()) and sum((nb & (gb - rb)).values()) >= 0.5 * sum(nb.values()):
                 nav_pages += 1
             lines = set(l.strip() for l in got.split("\n"))
             code_all += len(pres)
