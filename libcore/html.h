@@ -9,12 +9,18 @@
  *  1. the root: the page's own mark of its content when there is exactly
  *     one (<main>, role=main, else a lone <article> holding a good share
  *     of the text), otherwise <body>;
- *  2. inside it, boilerplate subtrees are pruned: those the markup names as
- *     such (nav, aside, footer, a site header, ARIA landmarks, class/id
- *     words such as navbar, sidebar, breadcrumb, cookie, share), and
- *     link-dense blocks that hold a small share of the text (menus, link
- *     lists) - never a wrapper holding most of the text, never a table of
- *     contents.
+ *  2. inside it, what the markup names as boilerplate goes: nav, footer,
+ *     a site's (not an article's) header and asides, ARIA landmarks, and
+ *     blocks whose class says navbar, sidebar, breadcrumb, cookie,
+ *     comments, share... or whose id is made of such words only - unless
+ *     they have a heading, little link text and most of their text their
+ *     own, as sections named after their heading do; never a wrapper
+ *     holding most of the text, never a table of contents;
+ *  3. from <body> (no mark of content), the walk goes down while one child
+ *     holds most of the text, dropping the link lists met on the way
+ *     (menus, sidebars) and a copyright line; in the container reached,
+ *     link lists without a heading that hold little of the text go too.
+ *     Under a marked content element, link lists stay: they are content.
  *
  * Text keeps the block structure as line breaks, table cells as tabs, and
  * <pre> blocks verbatim (code is not re-wrapped, no line is lost). */
