@@ -5,7 +5,7 @@
 
 # 80 images of 8x8: four classes, a bright quadrant each, with noise
 awk 'BEGIN{srand(3); for(i=0;i<80;i++){q=i%4; printf "{\"id\":%d,\"label\":\"q%d\",\"dense\":[",i,q;
-	for(r=0;r<8;r++)for(c=0;c<8;c++){v=((r<4)==(q<2) && (c<4)==(q%2==0))?0.8:0.1; v+=rand()*0.3;
+	for(r=0;r<8;r++)for(c=0;c<8;c++){v=((r<4)==(q<2))*((c<4)==(q%2==0))?0.8:0.1; v+=rand()*0.3;
 	printf "%s%.3f",(r||c)?",":"",v}; printf "],\"shape\":[1,8,8]}\n"}}' > quad.jsonl
 pea import quad.jsonl > quad.pea
 NET='conv3x3:4,relu,maxpool2,fc:8,relu,fc'

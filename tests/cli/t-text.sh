@@ -34,7 +34,7 @@ t 'JSON Lines and pea records in, other fields pass through' '
 	pea tokenize --to words --json a.pea | grep -q "\"words\":\[\"cats\"\]"'
 t 'invalid UTF-8 becomes U+FFFD, counted once, record kept' '
 	pea tokenize --split --json bad.txt > out 2> err
-	grep -q "\"tokens\":\[\"café\",\"bad\",\"\xef\xbf\xbd\",\"byte\"\]" out
+	grep -qF "\"tokens\":[\"café\",\"bad\",\"$(printf "\357\277\275")\",\"byte\"]" out
 	test "$(cat err)" = "pea-tokenize: warning: 1 invalid UTF-8 sequence replaced by U+FFFD"'
 t 'invalid UTF-8 in JSON Lines is repaired too' '
 	printf "{\"text\":\"ok \xff go\"}\n" > bad.jsonl
@@ -50,6 +50,15 @@ t 'a stop word file is normalized like the text' '
 t 'character n-grams alone' '
 	echo where | pea tokenize --ngrams 0 --char-ngrams 3 --json | grep -q "\[\"<wh\",\"whe\",\"her\",\"ere\",\"re>\"\]"'
 t '--stem list names the languages' 'pea tokenize --stem list | grep -qx english'
+
+t '-o to a pipe or device writes into it and leaves it one' '
+	mkfifo fifo
+	cat fifo > got.pea &
+	c=$!
+	pea tokenize -q two.txt -o fifo
+	test -p fifo || { kill $c; false; }
+	wait $c
+	test "$(pea count got.pea)" = 2'
 
 # a larger input: several frames, the same on 1 and 2 threads
 awk "BEGIN { for (i = 0; i < 30000; i++) printf \"line %d of some text with words %d and more words\\n\", i, i % 97 }" > big.txt
