@@ -66,7 +66,7 @@ struct algo_params {
 	{0, "complement", CLI_FLAG, &(p).complement, NULL, "nb: complement naive Bayes"},                    \
 	{0, "net", CLI_STR, &(p).net, "SPEC", "mlp, cnn: layers, e.g. conv3x3:32,relu,maxpool2,fc:128,relu,fc"}, \
 	{0, "optim", CLI_STR, &(p).optim, "NAME", "mlp, cnn: adam (default) or sgd (with --momentum)"},       \
-	{0, "batch", CLI_INT, &(p).batch, "N", "mlp, cnn: examples per mini-batch (default 64 mlp, 128 cnn)"},           \
+	{0, "batch", CLI_INT, &(p).batch, "N", "mlp, cnn: examples per mini-batch (default 64)"},           \
 	{0, "momentum", CLI_DBL, &(p).momentum, "M", "mlp, cnn: momentum of sgd (default 0.9)"},              \
 	{0, "wd", CLI_DBL, &(p).wd, "D", "mlp, cnn: weight decay (default 0)"},                              \
 	{0, "augment", CLI_INT, &(p).augment, "N", "cnn: shift training images by up to N pixels (default 0)"}, \

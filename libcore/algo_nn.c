@@ -146,7 +146,7 @@ static void *nn_begin_kind(struct fit *f, int cnn)
 	o.optim = !p->optim || !strcmp(p->optim, "adam") ? NN_ADAM : !strcmp(p->optim, "sgd") ? NN_SGD : -1;
 	const char *sc = p->schedule ? p->schedule : "cosine";
 	o.sched = !strcmp(sc, "constant") ? NN_CONSTANT : !strcmp(sc, "step") ? NN_STEP : !strcmp(sc, "cosine") ? NN_COSINE : -1;
-	o.batch = p->batch ? (int)p->batch : cnn ? 128 : 64;
+	o.batch = p->batch ? (int)p->batch : 64;
 	o.lr = !isnan(p->lr) ? p->lr : o.optim == NN_SGD ? 0.05 : 1e-3;
 	o.momentum = !isnan(p->momentum) ? p->momentum : 0.9;
 	o.wd = !isnan(p->wd) ? p->wd : 0;
@@ -228,12 +228,12 @@ static void nn_algo_end(void *st)
 	free(s);
 }
 
-static void nn_settings(const struct fit *f, struct json_object *o, int cnn)
+static void nn_algo_settings(const struct fit *f, struct json_object *o)
 {
 	const struct algo_params *p = f->p;
 	json_object_object_add(o, "optim", json_object_new_string(p->optim ? p->optim : "adam"));
 	json_object_object_add(o, "schedule", json_object_new_string(p->schedule ? p->schedule : "cosine"));
-	json_object_object_add(o, "batch", json_object_new_int64(p->batch ? p->batch : cnn ? 128 : 64));
+	json_object_object_add(o, "batch", json_object_new_int64(p->batch ? p->batch : 64));
 	if (!isnan(p->lr))
 		json_object_object_add(o, "lr", json_object_new_double(p->lr));
 	if (!isnan(p->wd))
@@ -243,9 +243,6 @@ static void nn_settings(const struct fit *f, struct json_object *o, int cnn)
 	json_object_object_add(o, "augment", json_object_new_int64(p->augment > 0 ? p->augment : 0));
 	json_object_object_add(o, "flip", json_object_new_boolean(p->flip));
 }
-
-static void mlp_settings(const struct fit *f, struct json_object *o) { nn_settings(f, o, 0); }
-static void cnn_settings(const struct fit *f, struct json_object *o) { nn_settings(f, o, 1); }
 
 static void nn_algo_save(const struct amodel *m, struct model_writer *w, struct json_object *meta)
 {
@@ -382,14 +379,14 @@ static void nn_algo_release(struct amodel *m)
 	m->st = NULL;
 }
 
-#define NN_ALGO(NAME, STR, SUMMARY, EPOCHS, BEGIN, SETTINGS)                                                          \
+#define NN_ALGO(NAME, STR, SUMMARY, EPOCHS, BEGIN)                                                          \
 	const struct algo NAME = {                                                                      \
 		.name = STR, .summary = SUMMARY, .epochs = EPOCHS, .begin = BEGIN,               \
 		.epoch = nn_algo_epoch, .snapshot = nn_algo_snapshot, .end = nn_algo_end,             \
-		.settings = SETTINGS, .save = nn_algo_save, .load = nn_algo_load,             \
+		.settings = nn_algo_settings, .save = nn_algo_save, .load = nn_algo_load,             \
 		.predict = nn_algo_predict, .predict_batch = nn_algo_predict_batch, .merge = nn_algo_merge, .top = nn_algo_top,                \
 		.release = nn_algo_release,                                                            \
 	}
 
-NN_ALGO(algo_mlp, "mlp", "multi-layer perceptron (dense or sparse input)", 10, mlp_begin, mlp_settings);
-NN_ALGO(algo_cnn, "cnn", "convolutional network over images", 10, cnn_begin, cnn_settings);
+NN_ALGO(algo_mlp, "mlp", "multi-layer perceptron (dense or sparse input)", 10, mlp_begin);
+NN_ALGO(algo_cnn, "cnn", "convolutional network over images", 10, cnn_begin);
