@@ -302,7 +302,8 @@ int main(int argc, char **argv)
 				die_errno("%s", spool_path);
 			close(fd);
 			atexit(spool_remove);
-			struct out_opts so = {spool_path, 1, 1, 0};
+			/* a fast level: the copy is read once, soon */
+			struct out_opts so = {spool_path, -1, 1, 0};
 			spool = out_open(&so);
 		}
 		struct pmap_opts po = {nt, fit_fn, NULL, &c, quiet};

@@ -939,11 +939,13 @@ int tok_add(struct tok_state *s, const char *ps, size_t n, uint64_t *repaired, s
 	const struct tok *t = s->t;
 	const uint8_t *p = (const uint8_t *)ps;
 	int fold = 0;
-	if (is_ascii(p, n)) {
-		/* NFKC leaves ASCII alone and case folding is a table */
+	if (is_ascii(p, n) && !t->re) {
+		/* NFKC leaves ASCII alone and case folding is a table, applied
+		 * as tokens are copied out (a pattern must see folded text, so
+		 * it takes the path below) */
 		fold = !t->o.keep_case && !t->o.no_normalize;
 	} else {
-		if (!utf8_valid(p, n)) {
+		if (!is_ascii(p, n) && !utf8_valid(p, n)) {
 			buf_reset(&s->rep);
 			size_t k = utf8_repair(&s->rep, p, n);
 			if (repaired)

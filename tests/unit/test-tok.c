@@ -122,6 +122,9 @@ int main(void)
 	o.pattern = "\\p{Lu}\\p{Ll}+";
 	o.keep_case = 1;
 	is_str(toks(&o, "Alpha beta Gamma \xc3\x89t\xc3\xa9"), "Alpha|Gamma|\xc3\x89t\xc3\xa9", "--pattern with Unicode properties");
+	o = d;
+	o.pattern = "[a-z]+";
+	is_str(toks(&o, "Hello WORLD"), "hello|world", "a pattern sees case-folded text (ASCII too)");
 	o.pattern = "(";
 	ok(!strncmp(toks(&o, "x"), "error: pattern error at offset 1", 32), "a bad pattern is refused");
 	o = d;
