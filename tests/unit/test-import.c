@@ -4,7 +4,7 @@
 #include "import.h"
 #include "tap.h"
 
-static struct in_opts opts;
+static struct in_opts opts = {.text_field = "text"};
 
 /* import lines of fmt into a frame; returns the number of records or -1 */
 static int imp(enum in_format fmt, const struct csv_header *csv, const char *text, pea_frame *f,
@@ -18,8 +18,10 @@ static int imp(enum in_format fmt, const struct csv_header *csv, const char *tex
 	while (*p) {
 		size_t n = fmt == IN_CSV ? csv_record_end((const uint8_t *)p, strlen(p), 1, 1)
 					 : strcspn(p, "\n") + (p[strcspn(p, "\n")] ? 1 : 0);
-		if (!n)
-			return -1; /* an unterminated CSV quote */
+		if (!n) {
+			r = -1; /* an unterminated CSV quote */
+			break;
+		}
 		size_t body = n;
 		if (fmt != IN_CSV && body && p[body - 1] == '\n')
 			body--;

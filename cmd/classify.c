@@ -1,0 +1,181 @@
+/* pea-classify - add each record's predicted label and probabilities.
+ *
+ * The model is mapped, not read, so start-up costs nothing however large
+ * it is; records are classified on every core (pmap) and keep every other
+ * field, so `label` reaches pea-eval. */
+#include "algo.h"
+#include "pmap.h"
+
+#include <stdio.h>
+
+struct scratch {
+	double *p;
+	uint32_t *ord;
+	uint8_t *skip;
+	size_t nskip;
+};
+
+struct ctx {
+	struct amodel *m;
+	const char *field;
+	int64_t top;
+	double threshold; /* NAN: the model's own decision */
+	struct scratch *s; /* per thread */
+};
+
+static int check_input(struct ctx *c, struct pmap_task *t, uint32_t r, const pea_val *x, const pea_val *fs)
+{
+	const struct amodel *m = c->m;
+	if (x->type != PEA_SPARSE && x->type != PEA_DENSE)
+		return pmap_fail(t, r, "the feature field is %s, not a feature vector", pea_type_name(x->type));
+	if ((x->type == PEA_DENSE) != m->dense)
+		return pmap_fail(t, r, "the model takes %s features, the record has %s ones",
+				 m->dense ? "dense" : "sparse", m->dense ? "sparse" : "dense");
+	if (m->dense && x->n != m->dim)
+		return pmap_fail(t, r, "the model takes dense vectors of %u values, the record has %u", m->dim, x->n);
+	if (fs && (fs->type != PEA_STR || !m->fspace || strlen(m->fspace) != fs->n || memcmp(m->fspace, fs->p, fs->n))) {
+		if (fs->type != PEA_STR)
+			return pmap_fail(t, r, "field 'fspace' is %s, not a string", pea_type_name(fs->type));
+		if (m->fspace)
+			return pmap_fail(t, r, "the record's feature space '%.*s' is not the model's '%s'", (int)fs->n,
+					 val_str(fs), m->fspace);
+	}
+	return 0;
+}
+
+static int cmp_desc(const void *a, const void *b, void *arg)
+{
+	const double *p = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (p[x] != p[y])
+		return p[x] < p[y] ? 1 : -1;
+	return (x > y) - (x < y);
+}
+
+static int classify(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb *out)
+{
+	struct ctx *c = arg;
+	const struct amodel *m = c->m;
+	struct scratch *s = &c->s[pmap_thread(t)];
+	int fx = c->field ? frame_field(in, c->field) : frame_field(in, "features");
+	int fd = c->field ? -1 : frame_field(in, "dense"), fs = frame_field(in, "fspace");
+	uint32_t nf = frame_nfields(in);
+	if (nf > s->nskip) {
+		s->nskip = nf;
+		s->skip = xrealloc(s->skip, nf);
+	}
+	for (uint32_t i = 0; i < nf; i++) {
+		const char *name = frame_fdef(in, i)->name;
+		s->skip[i] = !strcmp(name, "pred") || !strcmp(name, "preds") || !strcmp(name, "probs");
+	}
+	int fpred = fb_xfield(out, "pred", PEA_STR), fprobs = fb_xfield(out, "probs", PEA_MAP);
+	int fpreds = m->multilabel ? fb_xfield(out, "preds", PEA_STRLIST) : -1;
+	int K = m->nlabels, pos = am_positive(m);
+	for (uint32_t r = 0; r < frame_nrec(in); r++) {
+		const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
+		if (!x && fd >= 0)
+			x = frame_get(in, r, fd);
+		if (!x)
+			return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
+					: pmap_fail(t, r, "no 'features' or 'dense' field");
+		if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL))
+			return -1;
+		struct ds_x dx = {x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
+		m->algo->predict(m, &dx, s->p);
+		int best = 0;
+		for (int k = 1; k < K; k++)
+			if (s->p[k] > s->p[best])
+				best = k;
+		if (!isnan(c->threshold) && pos >= 0)
+			best = s->p[pos] >= c->threshold ? pos : 1 - pos;
+		fb_begin(out);
+		if (fb_copy_rec(out, in, r, s->skip) < 0)
+			return pmap_fail(t, r, "internal error: type clash");
+		fb_str(out, fpred, m->labels[best], strlen(m->labels[best]));
+		if (m->multilabel) {
+			fb_list_begin(out, fpreds, PEA_STRLIST);
+			for (int k = 0; k < K; k++)
+				if (s->p[k] >= (isnan(c->threshold) ? m->thresholds[k] : c->threshold))
+					fb_list_str(out, m->labels[k], strlen(m->labels[k]));
+			fb_list_end(out);
+		}
+		fb_list_begin(out, fprobs, PEA_MAP);
+		if (c->top > 0 && c->top < K) {
+			for (int k = 0; k < K; k++)
+				s->ord[k] = (uint32_t)k;
+			qsort_r(s->ord, (size_t)K, sizeof *s->ord, cmp_desc, s->p);
+			for (int64_t k = 0; k < c->top; k++)
+				fb_list_kv(out, m->labels[s->ord[k]], strlen(m->labels[s->ord[k]]), s->p[s->ord[k]]);
+		} else {
+			for (int k = 0; k < K; k++)
+				fb_list_kv(out, m->labels[k], strlen(m->labels[k]), s->p[k]);
+		}
+		fb_list_end(out);
+		fb_end(out);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct out_opts oo = OUT_OPTS_INIT;
+	struct ctx c = {0};
+	const char *model = NULL;
+	int64_t threads = 0;
+	int quiet = 0;
+	c.threshold = NAN;
+	const struct cli_opt opts[] = {
+		CLI_OPT_MODEL(&model),
+		CLI_OPT_FIELD(&c.field, "the feature field (default features, or dense)"),
+		{'k', "top", CLI_INT, &c.top, "K", "keep only the K most probable labels in probs"},
+		{0, "threshold", CLI_DBL, &c.threshold, "P", "binary: predict the second label when its probability is at least P; multi-label: every label at P or above"},
+		CLI_OPTS_WRITER(oo),
+		CLI_OPT_THREADS(&threads),
+		CLI_OPT_QUIET(&quiet),
+		CLI_END,
+	};
+	const struct cli_cmd cmd = {
+		"classify", "add predicted labels and probabilities to records", "-m MODEL [OPTIONS] [FILE...]",
+		"Adds `pred` (the most probable label), `probs` (label -> probability) and,\n"
+		"for multi-label models, `preds` (every label at or above its threshold);\n"
+		"keeps every other field.  Records must be in the model's feature space.",
+		opts, "  pea tokenize < test.jsonl | pea vectorize | pea classify -m spam.model | pea eval", 0, -1,
+	};
+	char **args;
+	int nargs;
+	cli_parse(&cmd, argc, argv, &args, &nargs);
+	if (!model)
+		die_usage("-m MODEL is required");
+	struct pea_err e;
+	if (!(c.m = am_open(model, &e)))
+		die("%s: %s", model, e.msg);
+	if (c.top < 0)
+		die_usage("--top must be at least 0");
+	if (!isnan(c.threshold)) {
+		if (!(c.threshold >= 0 && c.threshold <= 1))
+			die_usage("--threshold must be between 0 and 1");
+		if (!c.m->multilabel && c.m->nlabels != 2)
+			die_usage("--threshold needs a binary or multi-label model (this one has %d labels)", c.m->nlabels);
+	}
+	int nt = cli_threads(threads);
+	c.s = xcalloc((size_t)nt, sizeof *c.s);
+	for (int i = 0; i < nt; i++) {
+		c.s[i].p = xcalloc((size_t)c.m->nlabels, sizeof *c.s[i].p);
+		c.s[i].ord = xcalloc((size_t)c.m->nlabels, sizeof *c.s[i].ord);
+	}
+	pea_in *in = in_open(args, nargs, NULL);
+	pea_out *out = out_open(&oo);
+	struct pmap_opts po = {nt, classify, NULL, &c, quiet};
+	pmap_run(in, out, &po);
+	out_close(out);
+	in_close(in);
+	for (int i = 0; i < nt; i++) {
+		free(c.s[i].p);
+		free(c.s[i].ord);
+		free(c.s[i].skip);
+	}
+	free(c.s);
+	am_free(c.m);
+	free(args);
+	return 0;
+}

@@ -1,0 +1,327 @@
+/* algo_logreg.c - logistic regression by stochastic gradient descent:
+ * binary (one column), multinomial (softmax over a column per label) and
+ * multi-label (a sigmoid per label, one-vs-rest).
+ *
+ * Rates: AdaGrad per coordinate (default), or a global rate that decays
+ * linearly to zero over the run (as fastText) or stays constant.  L2 is
+ * applied to the coordinates a record touches (lazy, as sparse SGD must);
+ * L1 switches to FTRL-proximal (McMahan et al. 2013), whose weights are
+ * exactly zero until a feature earns its place: a sparse model.
+ *
+ * Order: each epoch visits the blocks in a shuffled order and the records
+ * of a block in a shuffled order, both drawn from --seed.  Updates are
+ * serial, so the model is the same at any thread count; for multi-label
+ * data each thread owns whole columns (labels are independent there),
+ * which also gives the same bytes.  Binary and softmax training run on one
+ * thread. */
+#include "linear.h"
+#include "rng.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <omp.h>
+
+enum sched { S_ADAGRAD, S_LINEAR, S_CONSTANT };
+
+struct lr {
+	const struct fit *f;
+	uint32_t dim, ncol;
+	int K, softmax, ftrl;
+	float *w, *b;	 /* weights (with FTRL: materialized from z and n) */
+	float *g, *gb;	 /* AdaGrad: summed squared gradients; FTRL: n */
+	float *z, *zb;	 /* FTRL only */
+	double lr, l1, l2;
+	enum sched sched;
+	uint64_t step, steps;
+	struct rng rng;
+	size_t *order;
+	uint32_t *perm, pcap;
+	double *loss; /* per column, for the ordered sum */
+};
+
+#define BETA 1.0
+#define EPS 1e-8f
+
+static void *lr_begin(struct fit *f)
+{
+	if (algo_check_params(f, "logreg", "lr,l1,l2,schedule"))
+		return NULL;
+	struct lr *s = xcalloc(1, sizeof *s);
+	const struct algo_params *p = f->p;
+	s->f = f;
+	s->lr = isnan(p->lr) ? 0.5 : p->lr;
+	s->l1 = isnan(p->l1) ? 0 : p->l1;
+	s->l2 = isnan(p->l2) ? 0 : p->l2;
+	const char *sc = p->schedule ? p->schedule : "adagrad";
+	s->sched = !strcmp(sc, "adagrad") ? S_ADAGRAD : !strcmp(sc, "linear") ? S_LINEAR
+						     : !strcmp(sc, "constant") ? S_CONSTANT : (enum sched) - 1;
+	if ((int)s->sched < 0 || !(s->lr > 0) || !(s->l1 >= 0) || !(s->l2 >= 0)) {
+		snprintf(f->err, sizeof f->err, (int)s->sched < 0 ? "--schedule is adagrad, linear or constant"
+								  : "--lr must be above 0, --l1 and --l2 at least 0");
+		free(s);
+		return NULL;
+	}
+	s->ftrl = s->l1 > 0;
+	if (s->ftrl && s->sched != S_ADAGRAD) {
+		snprintf(f->err, sizeof f->err, "--l1 (FTRL-proximal) has its own per-coordinate rates: no --schedule");
+		free(s);
+		return NULL;
+	}
+	s->dim = f->dim;
+	s->K = f->nlabels;
+	s->ncol = lin_ncol(f->nlabels, f->multilabel);
+	s->softmax = !f->multilabel && s->ncol > 1;
+	size_t nw = xmul(s->dim, s->ncol);
+	s->w = xcalloc(nw + s->ncol, sizeof *s->w);
+	s->b = s->w + nw;
+	s->g = xcalloc(nw + s->ncol, sizeof *s->g);
+	s->gb = s->g + nw;
+	if (s->ftrl) {
+		s->z = xcalloc(nw + s->ncol, sizeof *s->z);
+		s->zb = s->z + nw;
+	}
+	s->loss = xcalloc(s->ncol, sizeof *s->loss);
+	if (f->init) {
+		/* a warm start continues from the old weights (with fresh rates) */
+		const struct linear *o = f->init->st;
+		for (uint32_t j = 0; j < o->dim; j++)
+			for (uint32_t c = 0; c < o->ncol; c++) {
+				uint32_t to = o->ncol == s->ncol ? (s->ncol == 1 ? 0 : (uint32_t)f->init_map[c]) : UINT32_MAX;
+				if (to != UINT32_MAX)
+					s->w[(size_t)j * s->ncol + to] = o->w[(size_t)j * o->ncol + c];
+			}
+		for (uint32_t c = 0; c < o->ncol && o->ncol == s->ncol; c++)
+			s->b[s->ncol == 1 ? 0 : f->init_map[c]] = o->b[c];
+		if (o->ncol != s->ncol) {
+			/* two labels became more: the binary column is label 1 against label 0 */
+			for (uint32_t j = 0; j < o->dim; j++)
+				s->w[(size_t)j * s->ncol + f->init_map[1]] = o->w[j];
+			s->b[f->init_map[1]] = o->b[0];
+		}
+		if (s->ftrl) {
+			/* z that reproduces the old weights at n = 0 */
+			for (size_t k = 0; k < nw + s->ncol; k++) {
+				double w = s->w[k];
+				s->z[k] = (float)(w == 0 ? 0 : -(w * (BETA / s->lr + s->l2)) - (w > 0 ? s->l1 : -s->l1));
+			}
+		}
+	}
+	rng_seed(&s->rng, f->seed);
+	s->steps = (uint64_t)f->epochs * ds_nrec(f->train);
+	s->order = xcalloc(ds_nblocks(f->train) + 1, sizeof *s->order);
+	return s;
+}
+
+static double sigmoid(double z)
+{
+	return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+}
+
+static double safe_log(double p)
+{
+	return log(p < 1e-15 ? 1e-15 : p);
+}
+
+/* FTRL-proximal: the weight a coordinate has given its z and n */
+static inline float ftrl_w(const struct lr *s, float z, float n)
+{
+	if (fabsf(z) <= s->l1)
+		return 0;
+	return (float)(-(z - (z > 0 ? s->l1 : -s->l1)) / ((BETA + sqrt(n)) / s->lr + s->l2));
+}
+
+/* one coordinate's step for gradient gr */
+static inline void step(const struct lr *s, float *w, float *g, float *z, double gr, double eta)
+{
+	if (s->ftrl) {
+		double n = *g, sig = (sqrt(n + gr * gr) - sqrt(n)) / s->lr;
+		*z += (float)(gr - sig * *w);
+		*g = (float)(n + gr * gr);
+		*w = ftrl_w(s, *z, *g);
+		return;
+	}
+	gr += s->l2 * *w;
+	if (s->sched == S_ADAGRAD) {
+		*g += (float)(gr * gr);
+		*w -= (float)(s->lr * gr / (sqrtf(*g) + EPS));
+	} else {
+		*w -= (float)(eta * gr);
+	}
+}
+
+/* columns c0..c1 of one record: scores, loss, gradient, update */
+static double record(struct lr *s, const struct ds_x *x, const uint32_t *y, uint32_t ny, double wt, uint32_t c0,
+		     uint32_t c1, double *sc)
+{
+	uint32_t nc = s->ncol, n = x->idx ? x->n : (x->n < s->dim ? x->n : s->dim);
+	for (uint32_t c = c0; c < c1; c++)
+		sc[c] = s->b[c];
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t j = x->idx ? x->idx[k] : k;
+		const float *row = s->w + (size_t)j * nc;
+		for (uint32_t c = c0; c < c1; c++)
+			sc[c] += (double)x->val[k] * row[c];
+	}
+	double loss = 0;
+	if (s->softmax) {
+		double mx = -INFINITY, sum = 0;
+		for (uint32_t c = 0; c < nc; c++)
+			mx = sc[c] > mx ? sc[c] : mx;
+		for (uint32_t c = 0; c < nc; c++)
+			sum += sc[c] = exp(sc[c] - mx);
+		for (uint32_t c = 0; c < nc; c++)
+			sc[c] /= sum;
+		loss = -safe_log(sc[y[0]]);
+		for (uint32_t c = 0; c < nc; c++)
+			sc[c] = (sc[c] - (c == y[0])) * wt;
+	} else {
+		uint32_t k = 0;
+		for (uint32_t c = c0; c < c1; c++) {
+			int pos;
+			if (nc == 1) {
+				pos = y[0] == 1;
+			} else {
+				while (k < ny && y[k] < c)
+					k++;
+				pos = k < ny && y[k] == c;
+			}
+			double p = sigmoid(sc[c]);
+			loss -= pos ? safe_log(p) : safe_log(1 - p);
+			sc[c] = (p - pos) * wt;
+		}
+	}
+	double eta = s->sched == S_LINEAR ? s->lr * (1 - (double)s->step / (double)(s->steps + 1)) : s->lr;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t j = x->idx ? x->idx[k] : k;
+		float *w = s->w + (size_t)j * nc, *g = s->g + (size_t)j * nc, *z = s->ftrl ? s->z + (size_t)j * nc : NULL;
+		for (uint32_t c = c0; c < c1; c++)
+			if (sc[c] != 0)
+				step(s, w + c, g + c, z ? z + c : NULL, sc[c] * x->val[k], eta);
+	}
+	for (uint32_t c = c0; c < c1; c++)
+		if (sc[c] != 0)
+			step(s, s->b + c, s->gb + c, s->ftrl ? s->zb + c : NULL, sc[c], eta);
+	return loss * wt;
+}
+
+static void train_block(void *ctx, const struct ds_cursor *cur, uint64_t first, uint32_t n)
+{
+	struct lr *s = ctx;
+	const struct fit *f = s->f;
+	if (n > s->pcap) {
+		s->pcap = n;
+		s->perm = xrealloc(s->perm, n * sizeof *s->perm);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		s->perm[i] = i;
+	for (uint32_t i = n; i > 1; i--) {
+		uint32_t k = (uint32_t)rng_below(&s->rng, i), t = s->perm[i - 1];
+		s->perm[i - 1] = s->perm[k];
+		s->perm[k] = t;
+	}
+	/* multi-label columns are independent problems: one thread a column */
+	int par = f->multilabel && s->ncol > 1 && f->threads > 1;
+	int nt = par ? f->threads : 1;
+#pragma omp parallel num_threads(nt) if (par)
+	{
+		double *sc = xcalloc(s->ncol, sizeof *sc);
+#pragma omp for schedule(static)
+		for (uint32_t c = 0; c < (par ? s->ncol : 1); c++) {
+			uint32_t c0 = par ? c : 0, c1 = par ? c + 1 : s->ncol;
+			double l = 0;
+			for (uint32_t i = 0; i < n; i++) {
+				struct ds_x x;
+				uint32_t ny, r = s->perm[i];
+				ds_cursor_x(cur, r, &x);
+				const uint32_t *y = ds_y(f->train, first + r, &ny);
+				double wt = ds_weight(f->train, first + r);
+				if (f->cw)
+					wt *= f->cw[y[0]];
+				l += record(s, &x, y, ny, wt, c0, c1, sc);
+			}
+			s->loss[c0] += l;
+		}
+		free(sc);
+	}
+	s->step += n;
+}
+
+static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
+{
+	struct lr *s = st;
+	(void)e;
+	size_t nb = ds_nblocks(f->train);
+	for (size_t i = 0; i < nb; i++)
+		s->order[i] = i;
+	for (size_t i = nb; i > 1; i--) {
+		size_t k = rng_below(&s->rng, i), t = s->order[i - 1];
+		s->order[i - 1] = s->order[k];
+		s->order[k] = t;
+	}
+	memset(s->loss, 0, s->ncol * sizeof *s->loss);
+	/* decoding is a few percent of the work: with serial updates, helper
+	 * threads would only spin while they wait (and take a core from the
+	 * pipeline feeding us), so only multi-label training uses them */
+	int par = f->multilabel && s->ncol > 1;
+	ds_visit(f->train, s->order, nb, par ? f->threads : 1, train_block, s);
+	double l = 0;
+	for (uint32_t c = 0; c < s->ncol; c++)
+		l += s->loss[c];
+	*loss = l / (double)ds_nrec(f->train) / (f->multilabel ? s->ncol : 1);
+	return 0;
+}
+
+static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
+{
+	struct lr *s = st;
+	(void)f;
+	struct linear *l = xcalloc(1, sizeof *l);
+	lin_alloc(l, s->dim, s->ncol);
+	size_t nw = (size_t)s->dim * s->ncol;
+	if (s->ftrl) {
+		/* weights of untouched coordinates were never materialized */
+		for (size_t k = 0; k < nw + s->ncol; k++)
+			l->own[k] = ftrl_w(s, s->z[k], s->g[k]);
+	} else {
+		memcpy(l->own, s->w, (nw + s->ncol) * sizeof *l->own);
+	}
+	m->st = l;
+}
+
+static void lr_end(void *st)
+{
+	struct lr *s = st;
+	free(s->w);
+	free(s->g);
+	free(s->z);
+	free(s->loss);
+	free(s->order);
+	free(s->perm);
+	free(s);
+}
+
+static void lr_settings(const struct fit *f, json_object *o)
+{
+	const struct algo_params *p = f->p;
+	json_object_object_add(o, "lr", json_object_new_double(isnan(p->lr) ? 0.5 : p->lr));
+	json_object_object_add(o, "schedule", json_object_new_string(p->schedule ? p->schedule : "adagrad"));
+	json_object_object_add(o, "l1", json_object_new_double(isnan(p->l1) ? 0 : p->l1));
+	json_object_object_add(o, "l2", json_object_new_double(isnan(p->l2) ? 0 : p->l2));
+}
+
+const struct algo algo_logreg = {
+	.name = "logreg",
+	.summary = "logistic regression (binary, softmax, multi-label) by SGD: AdaGrad or FTRL-proximal",
+	.epochs = 10,
+	.begin = lr_begin,
+	.epoch = lr_epoch,
+	.snapshot = lr_snapshot,
+	.end = lr_end,
+	.settings = lr_settings,
+	.save = lin_algo_save,
+	.load = lin_algo_load,
+	.predict = lin_algo_predict,
+	.merge = lin_algo_merge,
+	.top = lin_algo_top,
+	.release = lin_algo_release,
+};
