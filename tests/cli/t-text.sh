@@ -117,6 +117,11 @@ t 'hashing names: which tokens hit which feature' '
 	pea vectorize --show h.names | grep -q "^474314	hello$"'
 t 'fitting from a pipe, in a pipeline' '
 	pea tokenize --binary two.txt | pea vectorize --weight bm25 --fit b.model | pea count | grep -qx 2'
+t 'fields in namespaces of their own' '
+	printf "{\"title\":\"Cats\",\"text\":\"cats\"}\n" | pea tokenize -f title --to title_tokens |
+		pea tokenize -f text | pea vectorize -f title_tokens -f tokens --unsigned --json > ns.jsonl
+	grep -q "\"features\":{\"[0-9]*\":1.0,\"[0-9]*\":1.0}" ns.jsonl
+	grep -q "\"fspace\":\"hash:xxh3:bits=20:unsigned:f=title_tokens,tokens:w=count:n=none\"" ns.jsonl'
 t 'numeric fields as features' '
 	printf "{\"tokens\":[\"a\"],\"price\":2.5,\"dense\":[1,0,3]}\n" | pea vectorize --numeric price,dense --json |
 		grep -q "\"features\":{\"[0-9]*\":[-0-9.]*,\"[0-9]*\":[0-9.]*,\"[0-9]*\":[0-9.]*,\"[0-9]*\":[0-9.]*},\"fspace\":\"hash:xxh3:bits=20:signed:f=tokens:num=price,dense:w=count:n=none\""'
