@@ -23,8 +23,10 @@
 #define VEC_FORMAT 1
 /* the namespace tag of numeric features in term tables */
 #define NS_NUMERIC 255
-/* distinct terms a table may hold: past it fitting fails and names stop */
+/* distinct terms a table may hold: past it fitting fails */
 #define TT_MAX (1u << 26)
+/* distinct tokens a thread records names of (about 1 GiB) */
+#define NAMES_MAX (1u << 24)
 
 /* ------------------------------------------------------------ sorting */
 
@@ -93,6 +95,7 @@ struct ttab {
 	struct tent *e;
 	uint32_t n, cap;
 	struct buf str;
+	uint32_t max; /* entries allowed */
 	int full;
 };
 
@@ -101,6 +104,7 @@ static void tt_init(struct ttab *t)
 	memset(t, 0, sizeof *t);
 	t->mask = 1023;
 	t->slot = xcalloc(1024, sizeof *t->slot);
+	t->max = TT_MAX;
 	buf_init(&t->str, 0);
 }
 
@@ -138,7 +142,7 @@ static struct tent *tt_get(struct ttab *t, uint64_t h, int ns, const char *p, si
 		if (e->h == h && e->ns == ns && e->len == n && !memcmp(t->str.p + e->off, p, n))
 			return e;
 	}
-	if (t->n >= TT_MAX) {
+	if (t->n >= t->max) {
 		t->full = 1;
 		return NULL;
 	}
@@ -559,8 +563,10 @@ struct vec_thread *vec_thread_new(const struct vec *v, int names)
 	struct vec_thread *t = xcalloc(1, sizeof *t);
 	t->v = v;
 	t->names = names && !v->o.vocab;
-	if (t->names)
+	if (t->names) {
 		tt_init(&t->nt);
+		t->nt.max = NAMES_MAX;
+	}
 	t->numcache = xcalloc((size_t)v->o.numeric.n + 1, sizeof *t->numcache);
 	t->numcn = xcalloc((size_t)v->o.numeric.n + 1, sizeof *t->numcn);
 	t->numseen = xcalloc((size_t)v->o.numeric.n + 1, sizeof *t->numseen);
@@ -1203,7 +1209,7 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	buf_release(&names);
 	tt_release(&all);
 	if (incomplete)
-		warning("%s: more than %u distinct tokens; later ones have no name", path, TT_MAX);
+		warning("%s: more than %u distinct tokens; later ones have no name", path, NAMES_MAX);
 }
 
 struct vec_names {
