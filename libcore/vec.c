@@ -1071,6 +1071,7 @@ struct nm {
 	const char *p;
 	uint32_t len;
 	uint8_t ns;
+	int8_t sign; /* -1: a signed hash subtracts the token from the feature */
 };
 
 static int nm_cmp(const void *a, const void *b)
@@ -1103,7 +1104,7 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	if (v->o.vocab) {
 		list = xmalloc(xmul((size_t)v->nterms + 1, sizeof *list));
 		for (uint32_t t = 0; t < v->nterms; t++)
-			list[n++] = (struct nm){t, v->df[t], v->terms + v->toff[t], v->toff[t + 1] - v->toff[t], v->tns[t]};
+			list[n++] = (struct nm){t, v->df[t], v->terms + v->toff[t], v->toff[t + 1] - v->toff[t], v->tns[t], 1};
 	} else {
 		for (int k = 0; k < nt; k++) {
 			const struct ttab *u = &th[k]->nt;
@@ -1121,7 +1122,8 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 		}
 		list = xmalloc(xmul((size_t)all.n + 1, sizeof *list));
 		for (uint32_t i = 0; i < all.n; i++)
-			list[n++] = (struct nm){all.e[i].idx, all.e[i].cf, tt_str(&all, &all.e[i]), all.e[i].len, all.e[i].ns};
+			list[n++] = (struct nm){all.e[i].idx, all.e[i].cf, tt_str(&all, &all.e[i]), all.e[i].len, all.e[i].ns,
+						(int8_t)(!v->o.unsigned_hash && (all.e[i].h >> 63) ? -1 : 1)};
 	}
 	/* numeric features, by name */
 	struct buf numtext = BUF_INIT;
@@ -1163,12 +1165,14 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	list = xrealloc(list, xmul(n + nnum + 1, sizeof *list));
 	for (size_t i = 0; i < nnum; i++)
 		list[n++] = (struct nm){numidx[i], UINT64_MAX, (const char *)numtext.p + numoff[i],
-					(uint32_t)(numoff[i + 1] - numoff[i]), NS_NUMERIC};
+					(uint32_t)(numoff[i + 1] - numoff[i]), NS_NUMERIC, 1};
 	qsort(list, n, sizeof *list, nm_cmp);
-	uint32_t *index = xmalloc(xmul(n + 1, 4)), *off = xmalloc(xmul(n + 2, 4));
+	uint32_t *index = xmalloc(xmul(n + 1, 4)), *off = xmalloc(xmul(n + 2, 4)), *first = xmalloc(xmul(n + 2, 4));
+	int8_t *sign = xmalloc(n + 1);
 	struct buf names = BUF_INIT;
-	size_t nf = 0;
-	off[0] = 0;
+	size_t nf = 0, ns = 0;
+	int negative = 0;
+	off[0] = first[0] = 0;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		int kept = 0;
@@ -1178,8 +1182,11 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 			if (kept++)
 				buf_addc(&names, '\n');
 			name_text(v, &names, list[j].ns, list[j].p, list[j].len);
+			sign[ns++] = list[j].sign;
+			negative |= list[j].sign < 0;
 		}
 		index[nf] = list[i].idx;
+		first[nf + 1] = (uint32_t)ns;
 		off[++nf] = (uint32_t)names.len;
 		i = j;
 		if (names.len > UINT32_MAX / 2)
@@ -1197,12 +1204,18 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	mw_add(w, "index", index, 4 * nf);
 	mw_add(w, "off", off, 4 * (nf + 1));
 	mw_add(w, "names", names.p, names.len);
+	if (negative) {
+		mw_add(w, "first", first, 4 * (nf + 1));
+		mw_add(w, "sign", sign, ns);
+	}
 	mw_write(w, path);
 	mw_free(w);
 	json_object_put(meta);
 	free(list);
 	free(index);
 	free(off);
+	free(first);
+	free(sign);
 	free(numoff);
 	free(numidx);
 	buf_release(&numtext);
@@ -1215,8 +1228,9 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 struct vec_names {
 	struct model *m;
 	char *fspace;
-	const uint32_t *index, *off;
+	const uint32_t *index, *off, *first;
 	const char *names;
+	const int8_t *sign;
 	uint32_t n;
 };
 
@@ -1240,6 +1254,15 @@ struct vec_names *vec_names_open(const char *path, struct pea_err *e)
 		 v->off[v->n] == nn;
 	for (uint32_t i = 0; ok && i < v->n; i++)
 		ok = v->off[i + 1] >= v->off[i] && (!i || v->index[i] > v->index[i - 1]);
+	size_t nfirst, nsign;
+	v->first = model_section(m, "first", &nfirst);
+	v->sign = model_section(m, "sign", &nsign);
+	if (ok && (v->first || v->sign)) {
+		ok = v->first && v->sign && nfirst == 4 * ((size_t)v->n + 1) && v->first[0] == 0 &&
+		     v->first[v->n] == nsign;
+		for (uint32_t i = 0; ok && i < v->n; i++)
+			ok = v->first[i + 1] >= v->first[i];
+	}
 	if (!ok) {
 		err_set(e, "feature-names sections do not agree");
 		vec_names_close(v);
@@ -1259,7 +1282,8 @@ void vec_names_close(struct vec_names *n)
 
 const char *vec_names_fspace(const struct vec_names *n) { return n->fspace; }
 
-const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len)
+/* the position of a feature in the index, or n->n */
+static uint32_t names_find(const struct vec_names *n, uint32_t index)
 {
 	uint32_t lo = 0, hi = n->n;
 	while (lo < hi) {
@@ -1269,10 +1293,25 @@ const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len
 		else
 			hi = mid;
 	}
-	if (lo == n->n || n->index[lo] != index)
+	return lo < n->n && n->index[lo] == index ? lo : n->n;
+}
+
+const int8_t *vec_names_signs(const struct vec_names *n, uint32_t index, uint32_t *count)
+{
+	uint32_t i = n->sign ? names_find(n, index) : n->n;
+	if (i == n->n)
 		return NULL;
-	*len = n->off[lo + 1] - n->off[lo];
-	return n->names + n->off[lo];
+	*count = n->first[i + 1] - n->first[i];
+	return n->sign + n->first[i];
+}
+
+const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len)
+{
+	uint32_t i = names_find(n, index);
+	if (i == n->n)
+		return NULL;
+	*len = n->off[i + 1] - n->off[i];
+	return n->names + n->off[i];
 }
 
 /* ---------------------------------------------------------------- show */
@@ -1294,11 +1333,19 @@ void vec_show(const char *path, struct buf *out)
 	if (!v && !(nm = vec_names_open(path, &e)))
 		die("%s: %s", path, e.msg);
 	if (nm) {
-		buf_adds(out, "feature\tnames\n");
+		buf_adds(out, nm->sign ? "feature\tnames (- before a name: the token subtracts)\n" : "feature\tnames\n");
 		for (uint32_t i = 0; i < nm->n; i++) {
+			uint32_t item = 0;
 			buf_addf(out, "%u\t", nm->index[i]);
-			for (uint32_t k = nm->off[i]; k < nm->off[i + 1]; k++)
-				buf_addc(out, nm->names[k] == '\n' ? '\t' : (uint8_t)nm->names[k]);
+			for (uint32_t k = nm->off[i]; k <= nm->off[i + 1]; k++) {
+				if (k == nm->off[i] || nm->names[k - 1] == '\n') {
+					if (nm->sign && nm->sign[nm->first[i] + item] < 0)
+						buf_addc(out, '-');
+					item++;
+				}
+				if (k < nm->off[i + 1])
+					buf_addc(out, nm->names[k] == '\n' ? '\t' : (uint8_t)nm->names[k]);
+			}
 			buf_addc(out, '\n');
 		}
 		vec_names_close(nm);

@@ -108,6 +108,11 @@ int main(void)
 	const char *p = nm ? vec_names_get(nm, 474314, &len) : NULL;
 	ok(p && len == 5 && !memcmp(p, "hello", 5), "bucket 474314 is named hello");
 	ok(nm && !vec_names_get(nm, 1, &len), "an unused bucket has no name");
+	uint32_t cnt = 0;
+	const int8_t *sg = nm ? vec_names_signs(nm, 469925, &cnt) : NULL;
+	ok(sg && cnt == 1 && sg[0] == -1, "world subtracts from its bucket (sign -1)");
+	sg = nm ? vec_names_signs(nm, 474314, &cnt) : NULL;
+	ok(sg && cnt == 1 && sg[0] == 1, "hello adds to its bucket");
 	is_str(nm ? vec_names_fspace(nm) : "", vec_fspace(v), "names carry the feature space");
 	vec_names_close(nm);
 	vec_thread_free(t);
@@ -181,6 +186,7 @@ int main(void)
 	ok(p && len == 1 && *p == 'c', "vocabulary names: feature 2 is c");
 	p = nm ? vec_names_get(nm, 4, &len) : NULL;
 	ok(p && len == 1 && *p == 'x', "numeric feature named after its field");
+	ok(nm && !vec_names_signs(nm, 2, &cnt), "vocabulary names carry no signs");
 	vec_names_close(nm);
 	vec_thread_free(t);
 	vec_free(v);
