@@ -94,6 +94,7 @@ int main(void)
 	       "a URL is one token, trailing dot left out");
 	is_str(toks(&d, "mail John.Smith+x@mail.example.org, please"), "mail|john.smith+x@mail.example.org|please",
 	       "an e-mail address is one token");
+	is_str(toks(&d, "See HTTP://X.org/A"), "see|http://x.org/a", "an upper-case URL, folded, is one token");
 	is_str(toks(&d, "a@b not@mail x.y"), "a|b|not|mail|x|y", "no address without a dotted domain");
 	o = d;
 	o.fold_urls = 1;
