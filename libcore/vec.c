@@ -382,20 +382,6 @@ static json_object *load_meta(const struct model *m, const char *kind, struct pe
 	return o;
 }
 
-/* a model file of the given kind and its meta, or NULL with e set */
-static struct model *open_kind(const char *path, const char *kind, json_object **meta, struct pea_err *e)
-{
-	struct model *m = model_open(path, e);
-	if (!m)
-		return NULL;
-	*meta = load_meta(m, kind, e);
-	if (!*meta) {
-		model_close(m);
-		return NULL;
-	}
-	return m;
-}
-
 static void compute_idf(struct vec *v, uint64_t n)
 {
 	v->idf = xmalloc(xmul(n, sizeof *v->idf));
@@ -441,12 +427,28 @@ static int64_t vocab_find(const struct vec *v, uint64_t h, int ns, const char *p
 	}
 }
 
+static struct vec *vec_from_model(struct model *m, struct pea_err *e);
+
 struct vec *vec_load(const char *path, struct pea_err *e)
 {
-	json_object *meta;
-	struct model *m = open_kind(path, "vectorizer", &meta, e);
-	if (!m)
+	struct model *m = model_open(path, e);
+	return m ? vec_from_model(m, e) : NULL;
+}
+
+struct vec *vec_from_bytes(const void *p, size_t n, struct pea_err *e)
+{
+	struct model *m = model_from_bytes(p, n, e);
+	return m ? vec_from_model(m, e) : NULL;
+}
+
+/* takes m, closing it on failure */
+static struct vec *vec_from_model(struct model *m, struct pea_err *e)
+{
+	json_object *meta = load_meta(m, "vectorizer", e);
+	if (!meta) {
+		model_close(m);
 		return NULL;
+	}
 	struct vec *v = xcalloc(1, sizeof *v);
 	v->m = m;
 	struct vec_opts *o = &v->o;
@@ -1236,10 +1238,14 @@ struct vec_names {
 
 struct vec_names *vec_names_open(const char *path, struct pea_err *e)
 {
-	json_object *meta;
-	struct model *m = open_kind(path, "feature-names", &meta, e);
+	struct model *m = model_open(path, e);
 	if (!m)
 		return NULL;
+	json_object *meta = load_meta(m, "feature-names", e);
+	if (!meta) {
+		model_close(m);
+		return NULL;
+	}
 	struct vec_names *v = xcalloc(1, sizeof *v);
 	v->m = m;
 	const char *fs = jstr(meta, "fspace");

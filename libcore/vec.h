@@ -50,6 +50,8 @@ struct vec;
 struct vec *vec_new(const struct vec_opts *o, struct pea_err *e);
 /* A vectorizer model file (as --fit writes). */
 struct vec *vec_load(const char *path, struct pea_err *e);
+/* The same from the file's bytes in memory (copied). */
+struct vec *vec_from_bytes(const void *p, size_t n, struct pea_err *e);
 void vec_free(struct vec *v);
 const struct vec_opts *vec_options(const struct vec *v);
 /* The feature space, exactly: "hash:xxh3:bits=20:signed:f=tokens:w=count:n=none"
