@@ -50,8 +50,9 @@ int main(int argc, char **argv)
 		die_usage("choose one input format");
 	io.format = json ? IN_JSON : text ? IN_TEXT : csv ? IN_CSV : tsv ? IN_TSV : ft ? IN_FASTTEXT
 		  : svm ? IN_SVMLIGHT : IN_AUTO;
-	pea_in *in = in_open(args, nargs, &io);
 	pea_out *out = out_open(&oo);
+	io.chunk = out_frame_target(out); /* one text chunk makes one frame */
+	pea_in *in = in_open(args, nargs, &io);
 	struct pmap_opts po = {cli_threads(threads), keep, NULL, NULL, quiet};
 	pmap_run(in, out, &po);
 	if (in_repaired(in))

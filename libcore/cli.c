@@ -126,6 +126,20 @@ static void act(const struct cli_cmd *cmd, const struct cli_opt *o, const char *
 	set_value(o, v);
 }
 
+/* pea programs run several to a pipeline, often more threads than cores:
+ * OpenMP threads that spin while they wait steal the cores the other stages
+ * need (a loaded 2-core pipeline ran 3x slower).  libgomp reads its wait
+ * policy from the environment before main, so when the user has not chosen
+ * one we set it and start again, once. */
+static void omp_passive(char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY"))
+		return;
+	setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+	execv("/proc/self/exe", argv);
+	/* no /proc: carry on with the default policy */
+}
+
 void cli_parse(const struct cli_cmd *cmd, int argc, char **argv, char ***args, int *nargs)
 {
 	char prog[80];
@@ -133,6 +147,7 @@ void cli_parse(const struct cli_cmd *cmd, int argc, char **argv, char ***args, i
 	err_init(prog);
 	/* a closed pipe is handled where we write (EPIPE ends quietly) */
 	signal(SIGPIPE, SIG_IGN);
+	omp_passive(argv);
 
 	char **pos = xcalloc((size_t)argc + 1, sizeof *pos);
 	int np = 0, only_args = 0;

@@ -51,7 +51,7 @@ struct cli_cmd {
 #define CLI_OPT_QUIET(p) {'q', "quiet", CLI_FLAG, p, NULL, "no progress line or summary on stderr"}
 #define CLI_OPT_OUTPUT(p) {'o', "output", CLI_STR, p, "FILE", "write to FILE (atomically) instead of standard output"}
 #define CLI_OPT_BINARY(p) {0, "binary", CLI_FLAG, p, NULL, "write binary records even to a terminal"}
-#define CLI_OPT_LEVEL(p) {0, "level", CLI_INT, p, "N", "zstd level of output frames, 0 = uncompressed (default 3)"}
+#define CLI_OPT_LEVEL(p) {0, "level", CLI_INT, p, "N", "zstd level of output frames, 0 = none (default: 3 to a file, 0 to a pipe)"}
 #define CLI_OPT_SEED(p) {0, "seed", CLI_INT, p, "N", "seed of the random generator (default 1)"}
 #define CLI_OPT_FIELD(p, what) {'f', "field", CLI_STR, p, "NAME", what}
 #define CLI_OPT_MODEL(p) {'m', "model", CLI_STR, p, "MODEL", "model file (or URL)"}

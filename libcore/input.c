@@ -226,7 +226,7 @@ pea_in *in_open(char *const *files, int n, const struct in_opts *o)
 	if (!in->o.text_field)
 		in->o.text_field = "text";
 	if (!in->o.chunk)
-		in->o.chunk = PEA_FRAME_TARGET;
+		in->o.chunk = PEA_FRAME_TARGET / 4; /* filters mostly write into pipes */
 	if (!open_next(in))
 		die("no input");
 	return in;

@@ -11,6 +11,7 @@
 #include "model.h"
 #include "afile.h"
 #include "hash.h"
+#include "sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,11 +108,28 @@ void mw_bytes(struct model_writer *w, uint8_t **out, size_t *outn)
 	*outn = total;
 }
 
+int mw_nsections(const struct model_writer *w)
+{
+	return w->n;
+}
+
+void mw_section_at(const struct model_writer *w, int i, const char **name, const void **p, size_t *n)
+{
+	*name = w->s[i].name;
+	*p = w->s[i].p;
+	*n = w->s[i].n;
+}
+
 void mw_write(struct model_writer *w, const char *path)
 {
 	uint8_t *p;
 	size_t n;
 	struct afile af;
+	int signed_already = 0;
+	for (int i = 0; i < w->n; i++)
+		signed_already |= !strcmp(w->s[i].name, SIGN_SECTION);
+	if (sign_default_key() && !signed_already)
+		sign_writer(w, sign_default_key());
 	mw_bytes(w, &p, &n);
 	afile_open(&af, path, 0644);
 	afile_write(&af, p, n);

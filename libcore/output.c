@@ -4,6 +4,7 @@
 #include "export.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@ struct pea_out {
 	int fd;
 	int json;
 	int level;
+	int to_file;
 	const char *name;
 	struct afile af;
 	int atomic;
@@ -23,9 +25,8 @@ pea_out *out_open(const struct out_opts *o)
 {
 	pea_out *out = xcalloc(1, sizeof *out);
 	buf_init(&out->b, 0);
-	if (o->level < -7 || o->level > 19)
+	if (o->level != PEA_LEVEL_AUTO && (o->level < -7 || o->level > 19))
 		die_usage("--level %lld: choose 0 (none) or a zstd level from -7 to 19", (long long)o->level);
-	out->level = (int)o->level;
 	if (o->path && strcmp(o->path, "-")) {
 		afile_open(&out->af, o->path, 0666);
 		out->fd = out->af.fd;
@@ -36,10 +37,18 @@ pea_out *out_open(const struct out_opts *o)
 		out->name = "(standard output)";
 	}
 	out->json = o->json || (!o->binary && !out->atomic && isatty(out->fd));
+	struct stat st;
+	out->to_file = out->atomic || (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode));
+	out->level = o->level != PEA_LEVEL_AUTO ? (int)o->level : out->to_file ? PEA_FILE_LEVEL : 0;
 	return out;
 }
 
 int out_is_json(const pea_out *o) { return o->json; }
+
+size_t out_frame_target(const pea_out *o)
+{
+	return o->to_file ? PEA_FRAME_TARGET : PEA_FRAME_TARGET / 4;
+}
 const char *out_name(const pea_out *o) { return o->name; }
 
 static void write_all(pea_out *o, const void *p, size_t n)
@@ -155,7 +164,7 @@ void wr_commit(pea_wr *w)
 	w->nrec++;
 	if (fb_nrec(w->fb) == 1)
 		w->first = now_sec();
-	if (fb_size(w->fb) >= PEA_FRAME_TARGET || now_sec() - w->first >= 1.0)
+	if (fb_size(w->fb) >= out_frame_target(w->out) || now_sec() - w->first >= 1.0)
 		wr_flush(w);
 }
 

@@ -9,16 +9,20 @@
 
 #include "frame.h"
 
-#define PEA_DEFAULT_LEVEL 3
+/* --level when it is not given: zstd level 3 into files, where size
+ * matters, and no compression into pipes, where the next stage would only
+ * spend time undoing it */
+#define PEA_LEVEL_AUTO (-100)
+#define PEA_FILE_LEVEL 3
 
 struct out_opts {
 	const char *path; /* NULL or "-": standard output */
-	int64_t level;	  /* zstd level, 0 = uncompressed */
+	int64_t level;	  /* zstd level, 0 = uncompressed, PEA_LEVEL_AUTO */
 	int binary;	  /* binary even to a terminal */
 	int json;	  /* JSON Lines even to a pipe or file */
 };
 /* the defaults, for a command to fill before parsing its options */
-#define OUT_OPTS_INIT {NULL, PEA_DEFAULT_LEVEL, 0, 0}
+#define OUT_OPTS_INIT {NULL, PEA_LEVEL_AUTO, 0, 0}
 /* the options of every command that writes records */
 #define CLI_OPTS_WRITER(oo)                                                              \
 	CLI_OPT_OUTPUT(&(oo).path), CLI_OPT_BINARY(&(oo).binary),                        \
@@ -29,6 +33,9 @@ typedef struct pea_out pea_out;
 
 pea_out *out_open(const struct out_opts *o);
 int out_is_json(const pea_out *o);
+/* size at which writers close a frame: 4 MiB into files (better
+ * compression), 1 MiB into pipes (less memory, records sooner) */
+size_t out_frame_target(const pea_out *o);
 const char *out_name(const pea_out *o);
 /* Buffered write; errors are fatal, EPIPE exits 0. */
 void out_write(pea_out *o, const void *p, size_t n);

@@ -5,7 +5,7 @@
 int main(void)
 {
 	uint8_t b[16];
-	uint64_t v;
+	uint64_t v = 0;
 	const uint64_t cases[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, UINT64_MAX};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		size_t n = vi_put(b, cases[i]);
