@@ -51,6 +51,15 @@ t 'character n-grams alone' '
 	echo where | pea tokenize --ngrams 0 --char-ngrams 3 --json | grep -q "\[\"<wh\",\"whe\",\"her\",\"ere\",\"re>\"\]"'
 t '--stem list names the languages' 'pea tokenize --stem list | grep -qx english'
 
+t '-o to a pipe or device writes into it and leaves it one' '
+	mkfifo fifo
+	cat fifo > got.pea &
+	c=$!
+	pea tokenize -q two.txt -o fifo
+	test -p fifo || { kill $c; false; }
+	wait $c
+	test "$(pea count got.pea)" = 2'
+
 # a larger input: several frames, the same on 1 and 2 threads
 awk "BEGIN { for (i = 0; i < 30000; i++) printf \"line %d of some text with words %d and more words\\n\", i, i % 97 }" > big.txt
 t 'output order is input order on any number of threads' '
