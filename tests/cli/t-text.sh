@@ -137,6 +137,12 @@ t 'numeric fields as features' '
 	printf "{\"tokens\":[\"a\"],\"price\":2.5,\"dense\":[1,0,3]}\n" | pea vectorize --numeric price,dense --json |
 		grep -q "\"features\":{\"[0-9]*\":[-0-9.]*,\"[0-9]*\":[0-9.]*,\"[0-9]*\":[0-9.]*,\"[0-9]*\":[0-9.]*},\"fspace\":\"hash:xxh3:bits=20:signed:f=tokens:num=price,dense:w=count:n=none\""'
 
+t 'tabular data: CSV columns as features, hashed or in a vocabulary' '
+	printf "name,a,b\nx,1,2.5\ny,0,-1\n" > x.csv
+	pea vectorize --numeric a,b --json x.csv | grep -c "\"features\":{\"[0-9]*\":[-0-9.]*" | grep -qx 2
+	pea vectorize --vocab --numeric a,b --fit xv.model --json x.csv > xv.jsonl
+	head -1 xv.jsonl | grep -q "\"features\":{\"0\":1.0,\"1\":2.5}"
+	tail -1 xv.jsonl | grep -q "\"features\":{\"1\":-1.0}"'
 t_err 'tokens are needed' 1 \
 	"pea-vectorize: two.txt: line 1: no field 'tokens' (run pea tokenize first, or name the tokens with -f)" \
 	pea vectorize two.txt
