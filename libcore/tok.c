@@ -587,11 +587,12 @@ static int email_local(uint8_t c)
 }
 
 /* e-mail address at p: its length, or 0 */
-static size_t email_len(const uint8_t *p, size_t n)
+static size_t email_len(const uint8_t *p, size_t n, size_t *run)
 {
 	size_t i = 0;
 	while (i < n && email_local(p[i]))
 		i++;
+	*run = i; /* no address starts later in this run either */
 	if (!i || i >= n || p[i] != '@')
 		return 0;
 	size_t d = ++i, lastdot = 0;
@@ -822,6 +823,7 @@ static void words_default(struct tok_state *s, const uint8_t *p, size_t n, int h
 {
 	const uint8_t *at = memchr(p, '@', n);
 	size_t next_at = at ? (size_t)(at - p) : n;
+	size_t no_email = 0; /* no e-mail address starts before this */
 	size_t i = 0;
 	while (i < n) {
 		/* skip to a word character */
@@ -852,9 +854,12 @@ static void words_default(struct tok_state *s, const uint8_t *p, size_t n, int h
 					at = memchr(p + i, '@', n - i);
 					next_at = at ? (size_t)(at - p) : n;
 				}
-				if (next_at < n) {
-					k = email_len(p + i, n - i);
+				if (next_at < n && i >= no_email) {
+					size_t run;
+					k = email_len(p + i, n - i, &run);
 					kind = 2;
+					if (!k)
+						no_email = i + run;
 				}
 			}
 			if (k) {
@@ -886,9 +891,10 @@ static void words_split(struct tok_state *s, const uint8_t *p, size_t n, int how
 			j += k;
 		}
 		int kind = 0;
+		size_t run;
 		if (url_len(p + i, j - i) == j - i)
 			kind = 1;
-		else if (email_len(p + i, j - i) == j - i)
+		else if (email_len(p + i, j - i, &run) == j - i)
 			kind = 2;
 		take(s, (const char *)p + i, j - i, kind, how);
 		i = j;
