@@ -120,6 +120,11 @@ struct algo {
 	 * algorithms whose cost falls when records are batched (networks) */
 	void (*predict_batch)(const struct amodel *m, const struct ds_x *x, int n, double *probs);
 	int (*merge)(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
+	/* optional: training on several ranks (dist.h).  Called on every rank
+	 * after each epoch, it combines the ranks' states with the collective
+	 * steps of dist.h so that every rank holds the same model; without it
+	 * the algorithm trains on one rank only */
+	void (*sync)(void *st, const struct fit *f);
 	/* the k heaviest features for a label, heaviest first; returns how many */
 	int (*top)(const struct amodel *m, int label, int k, uint32_t *idx, float *w);
 	void (*release)(struct amodel *m);

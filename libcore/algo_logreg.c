@@ -14,6 +14,7 @@
  * data each thread owns whole columns (labels are independent there),
  * which also gives the same bytes.  Binary and softmax training run on one
  * thread. */
+#include "dist.h"
 #include "linear.h"
 #include "rng.h"
 
@@ -271,6 +272,48 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
 	return 0;
 }
 
+/* Several ranks: after each epoch (iterative parameter mixing) the ranks'
+ * weights are averaged.  With per-coordinate rates (AdaGrad, FTRL) each
+ * coordinate is weighted by the squared gradients that moved it on each
+ * rank, so a feature only one rank has seen keeps what that rank learned
+ * (as Vowpal Wabbit's AllReduce does), and the squared gradients become
+ * their mean; with a global rate the weights are weighted by records.
+ * FTRL mixes its z, from which the weights follow. */
+#define MIX_PIECE ((size_t)1 << 20)
+static void lr_sync(void *st, const struct fit *f)
+{
+	struct lr *s = st;
+	size_t n = xmul(s->dim, s->ncol) + s->ncol;
+	float *x = s->ftrl ? s->z : s->w;
+	int byg = s->ftrl || s->sched == S_ADAGRAD;
+	double share = (double)ds_nrec(f->train), all = share, R = dist_size();
+	dist_sum_f64(&all, 1);
+	share = all > 0 ? share / all : 0;
+	double *v = xmalloc(2 * MIX_PIECE * sizeof *v);
+	for (size_t at = 0; at < n; at += MIX_PIECE) {
+		size_t m = n - at < MIX_PIECE ? n - at : MIX_PIECE;
+		float *xa = x + at, *ga = s->g + at;
+		for (size_t i = 0; i < m; i++) {
+			v[i] = byg ? (double)ga[i] * xa[i] : share * xa[i];
+			v[m + i] = ga[i];
+		}
+		dist_sum_f64(v, byg ? 2 * m : m);
+		for (size_t i = 0; i < m; i++) {
+			if (!byg) {
+				xa[i] = (float)v[i];
+				continue;
+			}
+			/* no rank has ever moved it: it is the same everywhere */
+			if (v[m + i] > 0)
+				xa[i] = (float)(v[i] / v[m + i]);
+			ga[i] = (float)(v[m + i] / R);
+			if (s->ftrl)
+				s->w[at + i] = ftrl_w(s, xa[i], ga[i]);
+		}
+	}
+	free(v);
+}
+
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 {
 	struct lr *s = st;
@@ -322,6 +365,7 @@ const struct algo algo_logreg = {
 	.load = lin_algo_load,
 	.predict = lin_algo_predict,
 	.merge = lin_algo_merge,
+	.sync = lr_sync,
 	.top = lin_algo_top,
 	.release = lin_algo_release,
 };
