@@ -28,7 +28,10 @@ struct model_writer;
 struct model_writer *mw_new(void);
 /* Add a section (copied).  Names are 1..15 bytes, unique in a file. */
 void mw_add(struct model_writer *w, const char *name, const void *p, size_t n);
-/* Write the file atomically (mode 0644 minus umask); dies on error. */
+/* Add a section without copying: the writer frees p (malloc'd) itself. */
+void mw_add_owned(struct model_writer *w, const char *name, void *p, size_t n);
+/* Write the file atomically (mode 0644 minus umask), streaming the
+ * sections out (no second copy in memory); dies on error. */
 void mw_write(struct model_writer *w, const char *path);
 /* The whole file in memory (for tests, merging, MPI broadcast). */
 void mw_bytes(struct model_writer *w, uint8_t **p, size_t *n);

@@ -136,7 +136,7 @@ t_err 'no records, no model' 1 'pea-train: no records to train on' pea train -o 
 t 'and no model file is left behind' '! test -e x.model'
 t 'an unknown algorithm is a usage error' '
 	pea train --algo forest -o x.model train.jsonl 2> u.err; test $? = 2
-	grep -q "^pea-train: unknown --algo .forest. (one of nb, logreg, svm)$" u.err'
+	grep -q "^pea-train: unknown --algo .forest. (one of nb, logreg, svm, pop, knn, als, bpr, ease)$" u.err'
 t_err 'a parameter of another algorithm is refused' 1 'pea-train: --cost means nothing to --algo nb' \
 	pea train --algo nb --cost 2 -o x.model train.jsonl
 t_err 'eval needs predictions' 1 "pea-eval: test.jsonl: line 1: no 'pred' field (pea classify adds it)" \

@@ -1,0 +1,111 @@
+/* dense.c - BLAS, LAPACK and ordered sums (dense.h).
+ *
+ * OpenBLAS is told once to use one thread: our callers run many BLAS calls
+ * at once from OpenMP threads, each on its own chunk, and a fixed split of
+ * the work is what makes the floats reproducible.  LAPACK is reached
+ * through the Fortran symbols OpenBLAS exports, so no LAPACKE is needed. */
+#include "dense.h"
+#include "util.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info, size_t uplo_len);
+void spotri_(const char *uplo, const int *n, float *a, const int *lda, int *info, size_t uplo_len);
+
+/* rows per chunk of a Gram matrix: large enough for BLAS to run at speed,
+ * fixed so the sum does not depend on the thread count */
+#define GRAM_CHUNK 8192
+
+void dense_init(void)
+{
+	static int done;
+	if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+		openblas_set_num_threads(1);
+		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	}
+}
+
+void dense_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+		const float *b, int ldb, float beta, float *c, int ldc)
+{
+	dense_init();
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+		    alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void dense_gram(const float *a, size_t n, int k, int threads, float *g)
+{
+	dense_init();
+	size_t nc = (n + GRAM_CHUNK - 1) / GRAM_CHUNK, kk = (size_t)k * k;
+	float *part = xcalloc(xmul(nc ? nc : 1, kk), sizeof *part);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : 1)
+	for (size_t c = 0; c < nc; c++) {
+		size_t r0 = c * GRAM_CHUNK, rn = n - r0 < GRAM_CHUNK ? n - r0 : GRAM_CHUNK;
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, k, (int)rn, 1.0f, a + r0 * k, k, 0.0f,
+			    part + c * kk, k);
+	}
+	for (int i = 0; i < k; i++)
+		for (int j = i; j < k; j++) {
+			double s = 0;
+			for (size_t c = 0; c < nc; c++)
+				s += part[c * kk + (size_t)i * k + j];
+			g[(size_t)i * k + j] = g[(size_t)j * k + i] = (float)s;
+		}
+	free(part);
+}
+
+int dense_spd_inverse(float *a, int n)
+{
+	dense_init();
+	int info = 0;
+	/* row-major upper is column-major lower: the same bytes */
+	spotrf_("L", &n, a, &n, &info, 1);
+	if (info)
+		return -1;
+	spotri_("L", &n, a, &n, &info, 1);
+	if (info)
+		return -1;
+	for (size_t i = 0; i < (size_t)n; i++)
+		for (size_t j = i + 1; j < (size_t)n; j++)
+			a[j * n + i] = a[i * n + j];
+	return 0;
+}
+
+int dense_cholesky(double *a, int k)
+{
+	for (int j = 0; j < k; j++) {
+		double d = a[(size_t)j * k + j];
+		for (int p = 0; p < j; p++)
+			d -= a[(size_t)j * k + p] * a[(size_t)j * k + p];
+		if (!(d > 0))
+			return -1;
+		d = sqrt(d);
+		a[(size_t)j * k + j] = d;
+		for (int i = j + 1; i < k; i++) {
+			double s = a[(size_t)i * k + j];
+			for (int p = 0; p < j; p++)
+				s -= a[(size_t)i * k + p] * a[(size_t)j * k + p];
+			a[(size_t)i * k + j] = s / d;
+		}
+	}
+	return 0;
+}
+
+void dense_cholesky_solve(const double *l, double *b, int k)
+{
+	for (int i = 0; i < k; i++) {
+		double s = b[i];
+		for (int p = 0; p < i; p++)
+			s -= l[(size_t)i * k + p] * b[p];
+		b[i] = s / l[(size_t)i * k + i];
+	}
+	for (int i = k - 1; i >= 0; i--) {
+		double s = b[i];
+		for (int p = i + 1; p < k; p++)
+			s -= l[(size_t)p * k + i] * b[p];
+		b[i] = s / l[(size_t)i * k + i];
+	}
+}
