@@ -28,6 +28,7 @@
 #define DEF_CG 3
 #define INIT_SCALE 0.01f
 #define ROWS_PER_TASK 64
+#define TASK_ITEMS 16384
 
 struct als {
 	struct mf f;
@@ -35,7 +36,7 @@ struct als {
 };
 
 struct scratch {
-	float *r, *p, *ap, *yl, *c;
+	float *r, *p, *ap, *yl, *c, *z;
 	size_t cap;
 };
 
@@ -52,46 +53,99 @@ static inline void axpy(float *y, float a, const float *x, int k)
 		y[j] += a * x[j];
 }
 
-/* out = A v for a symmetric k x k A, column by column (no reductions) */
+/* out = A v for a symmetric k x k A (so v^T A): 64 lanes of out at a time,
+ * kept in registers over the rows of A */
 static inline void symv(float *out, const float *A, const float *v, int k)
 {
-	memset(out, 0, (size_t)k * 4);
-	for (int b = 0; b < k; b++)
-		axpy(out, v[b], A + (size_t)b * k, k);
+	int j0 = 0;
+	for (; j0 + 64 <= k; j0 += 64) {
+		float acc[64] = {0};
+		for (int b = 0; b < k; b++) {
+			const float *a = A + (size_t)b * k + j0;
+			float x = v[b];
+			for (int l = 0; l < 64; l++)
+				acc[l] += x * a[l];
+		}
+		memcpy(out + j0, acc, sizeof acc);
+	}
+	for (; j0 < k; j0++) {
+		float acc = 0;
+		for (int b = 0; b < k; b++)
+			acc += v[b] * A[(size_t)b * k + j0];
+		out[j0] = acc;
+	}
 }
 
-/* Rows r0..r1 of X: a few CG steps on (A + Y^T (C - I) Y) x = Y^T C 1,
- * A = Y^T Y + reg I. */
+/* out += sum over the items of (c * (y . v)) y, and with the right-hand
+ * side: out += sum ((1 + c) - c * (y . v)) y (for the first residual).
+ * The dot products come first (independent, so they pipeline), then the
+ * sum, 64 lanes of out at a time kept in registers. */
+static inline void sparse_term(float *out, const float *v, const float *yl, const float *c, uint64_t n, int k,
+			       int rhs, float *z)
+{
+	for (uint64_t t = 0; t < n; t++) {
+		float d = mf_dot(yl + t * k, v, k);
+		z[t] = rhs ? (1 + c[t]) - c[t] * d : c[t] * d;
+	}
+	int j0 = 0;
+	for (; j0 + 64 <= k; j0 += 64) {
+		float acc[64];
+		memcpy(acc, out + j0, sizeof acc);
+		for (uint64_t t = 0; t < n; t++) {
+			const float *y = yl + t * k + j0;
+			float a = z[t];
+			for (int l = 0; l < 64; l++)
+				acc[l] += a * y[l];
+		}
+		memcpy(out + j0, acc, sizeof acc);
+	}
+	for (; j0 < k; j0++) {
+		float acc = out[j0];
+		for (uint64_t t = 0; t < n; t++)
+			acc += z[t] * yl[t * k + j0];
+		out[j0] = acc;
+	}
+}
+
+/* Rows r0..r1 of X: a few CG steps each on
+ * (A + Y^T (C - I) Y) x = Y^T C 1, A = Y^T Y + reg I, from its last value.
+ * A row's items are first copied into one block: the copy streams their
+ * cache misses, and every later step reads them from L1. */
 HOT static void solve_rows(float *X, const float *Y, const float *A, const struct ix_csr *m, uint32_t r0, uint32_t r1,
 			   int k, float alpha, int steps, struct scratch *s)
 {
 	for (uint32_t row = r0; row < r1; row++) {
 		uint64_t a = m->off[row], n = m->off[row + 1] - a;
 		if (n > s->cap) {
-			s->cap = n * 2;
-			s->yl = xrealloc(s->yl, xmul(xmul(s->cap, (size_t)k), 4));
-			s->c = xrealloc(s->c, xmul(s->cap, 4));
+			s->cap = n + n / 2;
+			free(s->yl);
+			free(s->c);
+			free(s->z);
+			s->yl = xmalloc(xmul(xmul(s->cap, (size_t)k), 4));
+			s->c = xmalloc(xmul(s->cap, 4));
+			s->z = xmalloc(xmul(s->cap, 4));
 		}
 		for (uint64_t t = 0; t < n; t++) {
-			memcpy(s->yl + t * k, Y + (size_t)m->idx[a + t] * k, (size_t)k * 4);
+			/* random rows: ask for a few ahead so their misses overlap */
+			if (t + 8 < n)
+				for (int l = 0; l < k; l += 16)
+					__builtin_prefetch(Y + (size_t)m->idx[a + t + 8] * k + l);
+			const float *src = Y + (size_t)m->idx[a + t] * k;
+			float *dst = s->yl + t * k;
+			for (int l = 0; l < k; l++)
+				dst[l] = src[l];
 			s->c[t] = alpha * m->w[a + t];
 		}
 		float *x = X + (size_t)row * k, *r = s->r, *p = s->p, *ap = s->ap;
 		symv(r, A, x, k);
 		for (int j = 0; j < k; j++)
 			r[j] = -r[j];
-		for (uint64_t t = 0; t < n; t++) {
-			const float *y = s->yl + t * k;
-			axpy(r, (1 + s->c[t]) - s->c[t] * mf_dot(y, x, k), y, k);
-		}
+		sparse_term(r, x, s->yl, s->c, n, k, 1, s->z);
 		memcpy(p, r, (size_t)k * 4);
 		float rs = mf_dot(r, r, k);
 		for (int it = 0; it < steps && rs > 1e-20f; it++) {
 			symv(ap, A, p, k);
-			for (uint64_t t = 0; t < n; t++) {
-				const float *y = s->yl + t * k;
-				axpy(ap, s->c[t] * mf_dot(y, p, k), y, k);
-			}
+			sparse_term(ap, p, s->yl, s->c, n, k, 0, s->z);
 			float pap = mf_dot(p, ap, k);
 			if (!(pap > 0))
 				break;
@@ -109,6 +163,24 @@ HOT static void solve_rows(float *X, const float *Y, const float *A, const struc
 	}
 }
 
+/* Tasks of ROWS_PER_TASK rows, or fewer when their items are many, so
+ * work is shared evenly; they depend on the data only. */
+static uint32_t *make_tasks(const struct ix_csr *m, uint32_t *ntask)
+{
+	uint32_t *start = xmalloc(xmul((size_t)m->rows + 2, 4)), n = 0;
+	uint32_t r = 0;
+	while (r < m->rows) {
+		start[n++] = r;
+		uint32_t e = r + 1;
+		while (e < m->rows && e - r < ROWS_PER_TASK && m->off[e + 1] - m->off[r] <= TASK_ITEMS)
+			e++;
+		r = e;
+	}
+	start[n] = m->rows;
+	*ntask = n;
+	return start;
+}
+
 /* one half-iteration: every row of X against Y */
 static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_csr *m, int k, double reg,
 		       float alpha, int steps, int threads, struct scratch *sc)
@@ -117,12 +189,12 @@ static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_cs
 	dense_gram(Y, ny, k, threads, A);
 	for (int j = 0; j < k; j++)
 		A[(size_t)j * k + j] += (float)reg;
-	uint32_t ntask = (m->rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+	uint32_t ntask;
+	uint32_t *start = make_tasks(m, &ntask);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-	for (uint32_t t = 0; t < ntask; t++) {
-		uint32_t r0 = t * ROWS_PER_TASK, r1 = r0 + ROWS_PER_TASK < m->rows ? r0 + ROWS_PER_TASK : m->rows;
-		solve_rows(X, Y, A, m, r0, r1, k, alpha, steps, &sc[omp_get_thread_num()]);
-	}
+	for (uint32_t t = 0; t < ntask; t++)
+		solve_rows(X, Y, A, m, start[t], start[t + 1], k, alpha, steps, &sc[omp_get_thread_num()]);
+	free(start);
 	free(A);
 }
 
@@ -159,8 +231,8 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 		return -1;
 	}
 	uint32_t nu = m->rows, ni = m->cols;
-	float *U = xmalloc(xmul(xmul((size_t)nu + 1, (size_t)k), 4));
-	float *V = xmalloc(xmul(xmul((size_t)ni + 1, (size_t)k), 4));
+	float *U = dense_alloc(xmul(xmul((size_t)nu + 1, (size_t)k), 4));
+	float *V = dense_alloc(xmul(xmul((size_t)ni + 1, (size_t)k), 4));
 	start_factors(U, nu, (int)k, init ? init->f.U : NULL, init ? f->init->nusers : 0, f->seed, 0);
 	start_factors(V, ni, (int)k, init ? init->f.V : NULL, init ? f->init->nitems : 0, f->seed, 1);
 	struct ix_csr t;
@@ -182,6 +254,7 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 		free(sc[i].ap);
 		free(sc[i].yl);
 		free(sc[i].c);
+		free(sc[i].z);
 	}
 	free(sc);
 	ix_csr_release(&t);

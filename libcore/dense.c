@@ -5,12 +5,14 @@
  * the work is what makes the floats reproducible.  LAPACK is reached
  * through the Fortran symbols OpenBLAS exports, so no LAPACKE is needed. */
 #include "dense.h"
+#include "err.h"
 #include "util.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info, size_t uplo_len);
 void spotri_(const char *uplo, const int *n, float *a, const int *lda, int *info, size_t uplo_len);
@@ -18,6 +20,22 @@ void spotri_(const char *uplo, const int *n, float *a, const int *lda, int *info
 /* rows per chunk of a Gram matrix: large enough for BLAS to run at speed,
  * fixed so the sum does not depend on the thread count */
 #define GRAM_CHUNK 8192
+
+#define HUGE_PAGE (2u << 20)
+
+void *dense_alloc(size_t n)
+{
+	if (n < HUGE_PAGE)
+		return xmalloc(n);
+	size_t r = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	void *p = aligned_alloc(HUGE_PAGE, r);
+	if (!p)
+		die("out of memory (allocating %zu bytes)", n);
+#ifdef MADV_HUGEPAGE
+	madvise(p, r, MADV_HUGEPAGE); /* advice: nothing is lost when it is not taken */
+#endif
+	return p;
+}
 
 void dense_init(void)
 {

@@ -11,6 +11,12 @@
 
 #include <stddef.h>
 
+/* Memory for a large dense array (factor matrices): aligned to 2 MiB and,
+ * where the kernel allows, backed by huge pages, since rows read at random
+ * over hundreds of megabytes otherwise cost a TLB miss each.  Free with
+ * free(). */
+void *dense_alloc(size_t n);
+
 /* Make BLAS single-threaded (idempotent; every entry point calls it). */
 void dense_init(void);
 

@@ -58,19 +58,22 @@ static int put_name(struct pmap_task *t, uint32_t r, const pea_val *v, const cha
 {
 	if (!v)
 		return pmap_fail(t, r, "no '%s' field", field);
+	char num[32];
+	const char *s = (const char *)v->p;
+	size_t n = v->n;
 	if (v->type == PEA_INT) {
-		char s[32];
-		int n = snprintf(s, sizeof s, "%lld", (long long)v->x.i);
-		put32(b, (uint32_t)n);
-		buf_add(b, s, (size_t)n);
-		return 0;
-	}
-	if (v->type != PEA_STR)
+		n = (size_t)snprintf(num, sizeof num, "%lld", (long long)v->x.i);
+		s = num;
+	} else if (v->type != PEA_STR) {
 		return pmap_fail(t, r, "field '%s' is %s, not a string", field, pea_type_name(v->type));
-	if (!v->n || v->n > MAX_NAME)
+	}
+	if (!n || n > MAX_NAME)
 		return pmap_fail(t, r, "field '%s' must have 1 to %d bytes", field, MAX_NAME);
-	put32(b, v->n);
-	buf_add(b, v->p, v->n);
+	/* hashed here, on every core; the main thread only looks it up */
+	uint64_t h = st_hash(s, n);
+	buf_add(b, &h, 8);
+	put32(b, (uint32_t)n);
+	buf_add(b, s, n);
 	return 0;
 }
 
@@ -107,17 +110,38 @@ static uint32_t get32(const uint8_t **p)
 	return v;
 }
 
+/* a name's id; the last one is remembered, since interactions often come
+ * grouped by user */
+struct last {
+	uint64_t h;
+	uint32_t n, id;
+	const uint8_t *s;
+};
+
+static uint32_t intern(struct strtab *t, const uint8_t **p, struct last *last)
+{
+	uint64_t h;
+	memcpy(&h, *p, 8);
+	*p += 8;
+	uint32_t n = get32(p);
+	const uint8_t *s = *p;
+	*p += n;
+	if (last->s && last->h == h && last->n == n && !memcmp(last->s, s, n))
+		return last->id;
+	last->h = h;
+	last->n = n;
+	last->s = s;
+	return last->id = st_intern_h(t, (const char *)s, n, h);
+}
+
 static void ordered(void *arg, struct buf *data)
 {
 	struct load *L = arg;
 	const uint8_t *p = data->p, *end = data->p + data->len;
+	struct last lu = {0}, li = {0};
 	while (p < end) {
-		uint32_t n = get32(&p);
-		uint32_t u = st_intern(L->users, (const char *)p, n);
-		p += n;
-		n = get32(&p);
-		uint32_t i = st_intern(L->items, (const char *)p, n);
-		p += n;
+		uint32_t u = intern(L->users, &p, &lu);
+		uint32_t i = intern(L->items, &p, &li);
 		float w;
 		memcpy(&w, p, 4);
 		p += 4;

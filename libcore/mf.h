@@ -40,10 +40,14 @@ static inline float mf_dot(const float *a, const float *b, int k)
 			acc[l] += a[j + l] * b[j + l];
 	for (; j < k; j++)
 		acc[j & 15] += a[j] * b[j];
-	for (int w = 8; w; w /= 2)
-		for (int l = 0; l < w; l++)
-			acc[l] += acc[l + w];
-	return acc[0];
+	/* a fixed tree, spelled out so it compiles to shuffles */
+	for (int l = 0; l < 8; l++)
+		acc[l] += acc[l + 8];
+	for (int l = 0; l < 4; l++)
+		acc[l] += acc[l + 4];
+	for (int l = 0; l < 2; l++)
+		acc[l] += acc[l + 2];
+	return acc[0] + acc[1];
 }
 
 #endif
