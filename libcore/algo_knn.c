@@ -25,7 +25,58 @@
  * every real score */
 #define POP_EPS 1e-6f
 
+#define CHUNK 64
+
 enum weighting { W_COSINE, W_TFIDF, W_BM25 };
+
+struct cand {
+	float v;
+	uint32_t j;
+};
+
+/* a before b: a higher similarity, or an equal one and a lower id (a
+ * total order, so the neighbours do not depend on how they were found) */
+static inline int before(struct cand a, struct cand b)
+{
+	return a.v > b.v || (a.v == b.v && a.j < b.j);
+}
+
+/* Move the k best of c[0..n) to its front (quickselect); returns how many.
+ * Their order is left as it falls: scores add the same in any order, and
+ * --similar ranks at query time. */
+static uint32_t top_k(struct cand *c, uint32_t n, uint32_t k)
+{
+	if (n > k) {
+		uint32_t lo = 0, hi = n - 1;
+		while (lo < hi) {
+			struct cand p = c[lo + (hi - lo) / 2];
+			uint32_t i = lo, j = hi;
+			while (i <= j) {
+				while (before(c[i], p))
+					i++;
+				while (before(p, c[j]))
+					j--;
+				if (i <= j) {
+					struct cand t = c[i];
+					c[i] = c[j];
+					c[j] = t;
+					i++;
+					if (!j)
+						break;
+					j--;
+				}
+			}
+			if (k - 1 <= j)
+				hi = j;
+			else if (k - 1 >= i)
+				lo = i;
+			else
+				break;
+		}
+		n = k;
+	}
+	return n;
+}
 static const char *const wnames[] = {"cosine", "tfidf", "bm25"};
 
 struct knn {
@@ -103,8 +154,10 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 			s += (double)bi.w[k] * bi.w[k];
 		inv[i] = wt == W_BM25 ? 1.0f : s > 0 ? (float)(1 / sqrt(s)) : 0.0f;
 	}
-	uint32_t *nbr = xmalloc(xmul(xmul(ni ? ni : 1, (size_t)K), 4));
-	float *sim = xmalloc(xmul(xmul(ni ? ni : 1, (size_t)K), 4));
+	/* items in chunks: each chunk's neighbour lists go to a buffer of
+	 * their own, joined in chunk order at the end */
+	uint32_t nchunk = (ni + CHUNK - 1) / CHUNK;
+	struct cand **out = xcalloc((size_t)nchunk + 1, sizeof *out);
 	uint32_t *cnt = xcalloc((size_t)ni + 1, 4);
 	uint64_t work = 0;
 	int done = 0;
@@ -112,83 +165,76 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	{
 		float *acc = xcalloc((size_t)ni + 1, 4);
 		uint32_t *touched = xmalloc(xmul((size_t)ni + 1, 4)), *mark = xcalloc((size_t)ni + 1, 4);
-#pragma omp for schedule(dynamic, 64)
-		for (uint32_t i = 0; i < ni; i++) {
-			uint32_t nt = 0;
-			for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
-				uint32_t u = bi.idx[k];
-				float a = bi.w[k];
-				for (uint64_t q = bu.off[u]; q < bu.off[u + 1]; q++) {
-					uint32_t j = bu.idx[q];
-					if (j == i)
-						continue;
-					if (mark[j] != i + 1) {
-						mark[j] = i + 1;
-						touched[nt++] = j;
+		struct cand *c = xmalloc(xmul((size_t)ni + 1, sizeof *c));
+#pragma omp for schedule(dynamic, 1)
+		for (uint32_t ch = 0; ch < nchunk; ch++) {
+			uint32_t i0 = ch * CHUNK, i1 = i0 + CHUNK < ni ? i0 + CHUNK : ni;
+			size_t have = 0, cap = 0;
+			struct cand *o = NULL;
+			for (uint32_t i = i0; i < i1; i++) {
+				uint32_t nt = 0;
+				for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
+					uint32_t u = bi.idx[k];
+					float a = bi.w[k];
+					for (uint64_t q = bu.off[u]; q < bu.off[u + 1]; q++) {
+						uint32_t j = bu.idx[q];
+						if (j == i)
+							continue;
+						if (mark[j] != i + 1) {
+							mark[j] = i + 1;
+							touched[nt++] = j;
+						}
+						acc[j] += a * bu.w[q];
 					}
-					acc[j] += a * bu.w[q];
+					work += bu.off[u + 1] - bu.off[u];
 				}
-				work += bu.off[u + 1] - bu.off[u];
-			}
-			uint32_t *ids = nbr + (size_t)i * K;
-			float *vals = sim + (size_t)i * K;
-			/* a selection over the touched items only: the scores of
-			 * the rest are never read */
-			uint32_t got = 0;
-			for (uint32_t t = 0; t < nt; t++) {
-				uint32_t j = touched[t];
-				float v = acc[j] * inv[i] * inv[j];
-				if (!(v > 0))
-					continue;
-				if (got < (uint32_t)K) {
-					uint32_t at = got++;
-					while (at > 0 && (vals[at - 1] < v || (vals[at - 1] == v && ids[at - 1] > j))) {
-						vals[at] = vals[at - 1];
-						ids[at] = ids[at - 1];
-						at--;
-					}
-					vals[at] = v;
-					ids[at] = j;
-				} else if (vals[K - 1] < v || (vals[K - 1] == v && ids[K - 1] > j)) {
-					uint32_t at = (uint32_t)K - 1;
-					while (at > 0 && (vals[at - 1] < v || (vals[at - 1] == v && ids[at - 1] > j))) {
-						vals[at] = vals[at - 1];
-						ids[at] = ids[at - 1];
-						at--;
-					}
-					vals[at] = v;
-					ids[at] = j;
+				/* only the touched entries are read, and cleared */
+				uint32_t nc = 0;
+				for (uint32_t t = 0; t < nt; t++) {
+					uint32_t j = touched[t];
+					float v = acc[j] * inv[i] * inv[j];
+					acc[j] = 0;
+					if (v > 0)
+						c[nc++] = (struct cand){v, j};
 				}
+				uint32_t got = top_k(c, nc, (uint32_t)K);
+				if (have + got > cap) {
+					cap = (have + got) * 2;
+					o = xrealloc(o, cap * sizeof *o);
+				}
+				memcpy(o + have, c, got * sizeof *c);
+				have += got;
+				cnt[i] = got;
 			}
-			cnt[i] = got;
-			for (uint32_t t = 0; t < nt; t++)
-				acc[touched[t]] = 0;
-			if (omp_get_thread_num() == 0) {
-				int d = __atomic_load_n(&done, __ATOMIC_RELAXED);
-				cf_progress(f, "items", d, (int)ni, (double)work);
-			}
-			__atomic_add_fetch(&done, 1, __ATOMIC_RELAXED);
+			out[ch] = o;
+			if (omp_get_thread_num() == 0)
+				cf_progress(f, "items", __atomic_load_n(&done, __ATOMIC_RELAXED), (int)ni, (double)work);
+			__atomic_add_fetch(&done, (int)(i1 - i0), __ATOMIC_RELAXED);
 		}
 		free(acc);
 		free(touched);
 		free(mark);
+		free(c);
 	}
 	free(inv);
 	ix_csr_release(&bi);
 	free(wu);
-	/* compact the rows */
+	/* join the chunks */
 	uint64_t *off = xcalloc((size_t)ni + 1, 8);
 	for (uint32_t i = 0; i < ni; i++)
 		off[i + 1] = off[i] + cnt[i];
 	uint64_t total = off[ni];
 	uint32_t *onbr = xmalloc(xmul(total ? total : 1, 4));
 	float *osim = xmalloc(xmul(total ? total : 1, 4));
-	for (uint32_t i = 0; i < ni; i++) {
-		memcpy(onbr + off[i], nbr + (size_t)i * K, (size_t)cnt[i] * 4);
-		memcpy(osim + off[i], sim + (size_t)i * K, (size_t)cnt[i] * 4);
+	for (uint32_t ch = 0; ch < nchunk; ch++) {
+		uint64_t at = off[ch * CHUNK], n = off[(ch + 1) * CHUNK < ni ? (ch + 1) * CHUNK : ni] - at;
+		for (uint64_t x = 0; x < n; x++) {
+			onbr[at + x] = out[ch][x].j;
+			osim[at + x] = out[ch][x].v;
+		}
+		free(out[ch]);
 	}
-	free(nbr);
-	free(sim);
+	free(out);
 	free(cnt);
 	/* the popularity prior */
 	float *prior = xcalloc((size_t)ni + 1, 4), top = 0;

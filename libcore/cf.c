@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 
 extern const struct cf_algo cf_pop, cf_knn, cf_als, cf_bpr, cf_ease;
@@ -503,36 +504,54 @@ static void sift_down(uint32_t *ids, float *vals, int n, int i)
 	}
 }
 
+static void heap_add(uint32_t *ids, float *vals, int *h, int k, uint32_t i, float v)
+{
+	if (*h < k) {
+		int c = (*h)++;
+		ids[c] = i;
+		vals[c] = v;
+		while (c > 0 && worse(vals[c], ids[c], vals[(c - 1) / 2], ids[(c - 1) / 2])) {
+			int p = (c - 1) / 2;
+			uint32_t ti = ids[c];
+			float tv = vals[c];
+			ids[c] = ids[p];
+			vals[c] = vals[p];
+			ids[p] = ti;
+			vals[p] = tv;
+			c = p;
+		}
+	} else if (worse(vals[0], ids[0], v, i)) {
+		ids[0] = i;
+		vals[0] = v;
+		sift_down(ids, vals, *h, 0);
+	}
+}
+
 int cf_top(const float *s, uint32_t n, int k, uint32_t *ids, float *vals)
 {
 	int h = 0;
 	if (k <= 0)
 		return 0;
-	/* a min-heap of the k best so far: its root is the one to beat */
-	for (uint32_t i = 0; i < n; i++) {
-		float v = s[i];
-		if (!(v > -INFINITY))
-			continue;
-		if (h < k) {
-			int c = h++;
-			ids[c] = i;
-			vals[c] = v;
-			while (c > 0 && worse(vals[c], ids[c], vals[(c - 1) / 2], ids[(c - 1) / 2])) {
-				int p = (c - 1) / 2;
-				uint32_t ti = ids[c];
-				float tv = vals[c];
-				ids[c] = ids[p];
-				vals[c] = vals[p];
-				ids[p] = ti;
-				vals[p] = tv;
-				c = p;
-			}
-		} else if (worse(vals[0], ids[0], v, i)) {
-			ids[0] = i;
-			vals[0] = v;
-			sift_down(ids, vals, h, 0);
+	/* a min-heap of the k best so far, its root the one to beat; once it
+	 * is full, blocks of 16 scores none of which reaches the root are
+	 * passed over with one vector compare */
+	uint32_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		if (h == k) {
+			float thr = vals[0];
+			int any = 0;
+			for (int l = 0; l < 16; l++)
+				any |= s[i + l] >= thr;
+			if (!any)
+				continue;
 		}
+		for (uint32_t j = i; j < i + 16; j++)
+			if (s[j] > -INFINITY)
+				heap_add(ids, vals, &h, k, j, s[j]);
 	}
+	for (; i < n; i++)
+		if (s[i] > -INFINITY)
+			heap_add(ids, vals, &h, k, i, s[i]);
 	/* pop the worst to the end: best first */
 	for (int m = h; m > 1; m--) {
 		uint32_t ti = ids[0];
@@ -551,8 +570,10 @@ int cf_top(const float *s, uint32_t n, int k, uint32_t *ids, float *vals)
 struct cf_thread {
 	float *s;
 	size_t scap;
-	uint32_t *ids;
-	float *vals;
+	uint32_t *rid; /* per record of the frame: k ids, k scores, how many */
+	float *rval;
+	int *rn;
+	size_t rcap;
 	struct cf_query *q;
 	size_t qcap;
 	uint32_t *hist;
@@ -585,11 +606,8 @@ struct cf_rec *cf_rec_new(const struct cfm *m, const struct cf_rec_opts *o, int 
 		r->o.history = "history";
 	r->threads = threads > 0 ? threads : 1;
 	r->th = xcalloc((size_t)r->threads, sizeof *r->th);
-	for (int i = 0; i < r->threads; i++) {
-		r->th[i].ids = xcalloc((size_t)o->k + 1, 4);
-		r->th[i].vals = xcalloc((size_t)o->k + 1, 4);
+	for (int i = 0; i < r->threads; i++)
 		buf_init(&r->th[i].js, 0);
-	}
 	return r;
 }
 
@@ -605,8 +623,9 @@ void cf_rec_free(struct cf_rec *r)
 	for (int i = 0; i < r->threads; i++) {
 		struct cf_thread *t = &r->th[i];
 		free(t->s);
-		free(t->ids);
-		free(t->vals);
+		free(t->rid);
+		free(t->rval);
+		free(t->rn);
 		free(t->q);
 		free(t->hist);
 		free(t->hw);
@@ -688,8 +707,8 @@ static void mask(float *s, const uint32_t *ids, uint64_t n)
 		s[ids[j]] = -INFINITY;
 }
 
-static void put_because(struct cf_rec *r, struct cf_thread *t, const struct cf_query *q, int n, pea_fb *out,
-			int fid)
+static void put_because(struct cf_rec *r, struct cf_thread *t, const struct cf_query *q, const uint32_t *ids, int n,
+			pea_fb *out, int fid)
 {
 	const struct cfm *m = r->m;
 	struct buf *b = &t->js;
@@ -701,7 +720,7 @@ static void put_because(struct cf_rec *r, struct cf_thread *t, const struct cf_q
 		t->contrib = xrealloc(t->contrib, xmul(need, 4));
 	}
 	if (m->algo->explain && q->nh)
-		m->algo->explain(m, q, t->ids, n, t->contrib);
+		m->algo->explain(m, q, ids, n, t->contrib);
 	for (int j = 0; j < n; j++) {
 		buf_adds(b, j ? ",[" : "[");
 		if (m->algo->explain && q->nh) {
@@ -804,41 +823,63 @@ int cf_rec_frame(void *arg, struct pmap_task *task, const pea_frame *in, pea_fb 
 	size_t ni = m->nitems ? m->nitems : 1;
 	int batch = (int)(BATCH_BYTES / (ni * 4));
 	batch = batch < 1 ? 1 : batch > BATCH_MAX ? BATCH_MAX : batch;
-	if ((size_t)batch * ni > t->scap) {
-		t->scap = (size_t)batch * ni;
-		free(t->s);
-		t->s = xmalloc(xmul(t->scap, 4));
+	size_t k = (size_t)r->o.k;
+	if (nrec > t->rcap) {
+		t->rcap = nrec;
+		t->rid = xrealloc(t->rid, xmul(xmul(nrec, k), 4));
+		t->rval = xrealloc(t->rval, xmul(xmul(nrec, k), 4));
+		t->rn = xrealloc(t->rn, xmul(nrec, sizeof *t->rn));
 	}
-	int frecs = fb_xfield(out, "recs", PEA_STRLIST), fscores = fb_xfield(out, "scores", PEA_DENSE);
-	int fbec = r->o.explain ? fb_xfield(out, "because", PEA_JSON) : -1;
-	for (uint32_t b0 = 0; b0 < nrec; b0 += (uint32_t)batch) {
+	/* Score and rank in batches.  When pmap runs this frame alone (one
+	 * frame in hand: a small input, or a large frame), the batches go to
+	 * every core; inside pmap's own parallel region they stay on this
+	 * thread.  Each record's result depends on it alone, so the output is
+	 * the same either way. */
+	uint32_t nbatch = (nrec + (uint32_t)batch - 1) / (uint32_t)batch;
+	int inner = omp_in_parallel() ? 1 : r->threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(inner)
+	for (uint32_t bi = 0; bi < nbatch; bi++) {
+		struct cf_thread *w = inner > 1 ? &r->th[omp_get_thread_num()] : t;
+		if ((size_t)batch * ni > w->scap) {
+			w->scap = (size_t)batch * ni;
+			free(w->s);
+			w->s = xmalloc(xmul(w->scap, 4));
+		}
+		uint32_t b0 = bi * (uint32_t)batch;
 		int nb = nrec - b0 < (uint32_t)batch ? (int)(nrec - b0) : batch;
-		m->algo->score(m, t->q + b0, nb, t->s);
+		m->algo->score(m, t->q + b0, nb, w->s);
 		for (int j = 0; j < nb; j++) {
 			const struct cf_query *q = &t->q[b0 + j];
-			float *s = t->s + (size_t)j * m->nitems;
+			float *s = w->s + (size_t)j * m->nitems;
 			if (!r->o.include_seen) {
 				if (q->fold)
 					mask(s, q->hist, q->nh);
 				if (q->user >= 0)
 					mask(s, m->sidx + m->soff[q->user], m->soff[q->user + 1] - m->soff[q->user]);
 			}
-			int n = cf_top(s, m->nitems, (int)r->o.k, t->ids, t->vals);
-			fb_begin(out);
-			if (fb_copy_rec(out, in, b0 + (uint32_t)j, t->skip) < 0)
-				return pmap_fail(task, b0 + (uint32_t)j, "internal error: type clash");
-			fb_list_begin(out, frecs, PEA_STRLIST);
-			for (int x = 0; x < n; x++) {
-				size_t len;
-				const char *name = ntab_name(&m->items, t->ids[x], &len);
-				fb_list_str(out, name, len);
-			}
-			fb_list_end(out);
-			fb_dense(out, fscores, t->vals, (uint32_t)n);
-			if (fbec >= 0)
-				put_because(r, t, q, n, out, fbec);
-			fb_end(out);
+			size_t at = (size_t)(b0 + (uint32_t)j) * k;
+			t->rn[b0 + j] = cf_top(s, m->nitems, (int)k, t->rid + at, t->rval + at);
 		}
+	}
+	int frecs = fb_xfield(out, "recs", PEA_STRLIST), fscores = fb_xfield(out, "scores", PEA_DENSE);
+	int fbec = r->o.explain ? fb_xfield(out, "because", PEA_JSON) : -1;
+	for (uint32_t i = 0; i < nrec; i++) {
+		const uint32_t *ids = t->rid + (size_t)i * k;
+		int n = t->rn[i];
+		fb_begin(out);
+		if (fb_copy_rec(out, in, i, t->skip) < 0)
+			return pmap_fail(task, i, "internal error: type clash");
+		fb_list_begin(out, frecs, PEA_STRLIST);
+		for (int x = 0; x < n; x++) {
+			size_t len;
+			const char *name = ntab_name(&m->items, ids[x], &len);
+			fb_list_str(out, name, len);
+		}
+		fb_list_end(out);
+		fb_dense(out, fscores, t->rval + (size_t)i * k, (uint32_t)n);
+		if (fbec >= 0)
+			put_because(r, t, &t->q[i], ids, n, out, fbec);
+		fb_end(out);
 	}
 	return 0;
 }
