@@ -4,10 +4,10 @@
  *
  * Dense in items, so the model takes the N most popular items
  * (--max-items) and refuses, naming how many it could take, when the
- * matrix would not fit in the memory available.  X^T X is built row by row
- * (each row on one thread, over the row's users in order) and inverted in
- * place by Cholesky (dense.c, LAPACK), so one n x n matrix is all the
- * memory it needs, and the result does not depend on the thread count. */
+ * matrices would not fit in the memory available.  X^T X is built row by
+ * row (each row on one thread, over the row's users in order) and inverted
+ * by tiles on every core (dense.c), so the result does not depend on the
+ * thread count. */
 #include "dense.h"
 #include "cf.h"
 
@@ -72,13 +72,14 @@ static int ease_train(struct cf_fit *f, struct model_writer *w, struct json_obje
 		order[i] = i;
 	qsort_r(order, ni, 4, cmp_pop, deg);
 	uint32_t n = f->p->max_items && (uint64_t)f->p->max_items < ni ? (uint32_t)f->p->max_items : ni;
-	double need = (double)n * n * 4, have = avail_bytes() * MEM_SHARE;
+	/* the matrix, and the inverse factor beside it while inverting */
+	double need = (double)n * n * 8, have = avail_bytes() * MEM_SHARE;
 	if (need > have || (uint64_t)n * n > (uint64_t)INT32_MAX * 4) {
-		double fit = floor(sqrt(have / 4));
+		double fit = floor(sqrt(have / 8));
 		if (fit > 46340)
 			fit = 46340;
 		snprintf(f->err, sizeof f->err,
-			 "ease needs a %u x %u matrix (%.1f GB) and %.1f GB of memory is available: it can take %.0f "
+			 "ease needs two %u x %u matrices (%.1f GB) and %.1f GB of memory is available: it can take %.0f "
 			 "items (--max-items %.0f keeps the most popular)",
 			 n, n, need / 1e9, have / MEM_SHARE / 1e9, fit, fit);
 		free(deg);
@@ -101,7 +102,8 @@ static int ease_train(struct cf_fit *f, struct model_writer *w, struct json_obje
 	free(deg);
 	struct ix_csr t;
 	ix_transpose(m, &t, f->threads);
-	float *G = xcalloc(xmul((size_t)n, (size_t)n) + 1, 4);
+	float *G = dense_alloc(xmul(xmul((size_t)n, (size_t)n) + 1, 4));
+	memset(G, 0, (size_t)n * n * 4);
 #pragma omp parallel for schedule(dynamic, 16) num_threads(f->threads)
 	for (uint32_t a = 0; a < n; a++) {
 		float *row = G + (size_t)a * n;
@@ -120,7 +122,7 @@ static int ease_train(struct cf_fit *f, struct model_writer *w, struct json_obje
 	ix_csr_release(&t);
 	if (progress_due(&f->pr))
 		progress_show(&f->pr, "ease: inverting a %u x %u matrix", n, n);
-	if (dense_spd_inverse(G, (int)n)) {
+	if (dense_spd_inverse(G, (int)n, f->threads)) {
 		snprintf(f->err, sizeof f->err, "ease: the regularised Gram matrix is not positive definite (raise --reg)");
 		free(G);
 		free(items);

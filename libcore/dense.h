@@ -30,10 +30,13 @@ void dense_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a
  * same bits at any thread count. */
 void dense_gram(const float *a, size_t n, int k, int threads, float *g);
 
-/* Invert a symmetric positive definite n x n matrix in place (Cholesky,
- * LAPACK spotrf/spotri; both halves filled).  -1 when it is not positive
- * definite. */
-int dense_spd_inverse(float *a, int n);
+/* Invert a symmetric positive definite n x n matrix in place (both halves
+ * filled), -1 when it is not positive definite: Cholesky, the inverse of
+ * the factor and its product with its transpose, by tiles of 256 on
+ * `threads` cores, each tile's arithmetic on one core in a fixed order, so
+ * the result does not depend on the thread count.  Needs a second n x n
+ * matrix for the inverse factor. */
+int dense_spd_inverse(float *a, int n, int threads);
 
 /* Small symmetric positive definite systems (k x k, double, row-major),
  * for one-off solves (fold-in) where calling LAPACK costs more than it

@@ -3,6 +3,8 @@
  * EASE and ALS against direct dense solves (in double, here), BPR on a
  * planted structure, fold-in against a trained user, determinism. */
 #include "cf.h"
+#include "dense.h"
+#include "rng.h"
 #include "tap.h"
 
 #include <math.h>
@@ -388,8 +390,50 @@ static void test_bpr(void)
 	ix_free(x);
 }
 
+/* ---- the tiled inverse: A A^-1 = I, the same bits at any thread count ---- */
+
+static void test_inverse(void)
+{
+	int n = 600; /* three tiles, the last one partial */
+	float *x = malloc((size_t)n * 40 * 4), *a = malloc((size_t)n * n * 4), *b = malloc((size_t)n * n * 4);
+	double *g = malloc((size_t)n * n * 8);
+	struct rng r;
+	rng_seed(&r, 7);
+	for (int i = 0; i < n * 40; i++)
+		x[i] = (float)(rng_unit(&r) < 0.1);
+	/* G = X X^T + 3 I (X: n x 40): positive definite, far from diagonal */
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			double d = i == j ? 3 : 0;
+			for (int k = 0; k < 40; k++)
+				d += x[i * 40 + k] * x[j * 40 + k];
+			g[i * n + j] = d;
+			a[i * n + j] = b[i * n + j] = (float)d;
+		}
+	ok(!dense_spd_inverse(a, n, 1), "a positive definite matrix inverts (1 thread)");
+	ok(!dense_spd_inverse(b, n, 2), "and on 2 threads");
+	ok(!memcmp(a, b, (size_t)n * n * 4), "the same bits at 1 and 2 threads");
+	double worst = 0;
+	for (int i = 0; i < n; i += 7)
+		for (int j = 0; j < n; j++) {
+			double d = 0;
+			for (int k = 0; k < n; k++)
+				d += g[i * n + k] * a[k * n + j];
+			worst = fmax(worst, fabs(d - (i == j)));
+		}
+	near(worst, 0, 1e-3, "G times its inverse is the identity (largest error)");
+	for (int i = 0; i < n * n; i++)
+		a[i] = (float)-g[i];
+	ok(dense_spd_inverse(a, n, 2) < 0, "a negative definite matrix is refused");
+	free(x);
+	free(a);
+	free(b);
+	free(g);
+}
+
 int main(void)
 {
+	test_inverse();
 	test_ntab();
 	test_ix_top();
 	test_knn();
