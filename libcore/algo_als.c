@@ -243,11 +243,13 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 		sc[i].p = xmalloc((size_t)k * 4);
 		sc[i].ap = xmalloc((size_t)k * 4);
 	}
+	double t0 = now_sec();
 	for (int64_t it = 0; it < iters; it++) {
 		solve_side(U, V, ni, m, (int)k, reg, (float)alpha, (int)steps, f->threads, sc);
 		solve_side(V, U, nu, &t, (int)k, reg, (float)alpha, (int)steps, f->threads, sc);
 		cf_progress(f, "iteration", (int)it + 1, (int)iters, 2.0 * (double)m->nnz * (double)(it + 1));
 	}
+	f->per_iteration = (now_sec() - t0) / (double)iters;
 	for (int i = 0; i < f->threads; i++) {
 		free(sc[i].r);
 		free(sc[i].p);

@@ -17,8 +17,8 @@
 #include <math.h>
 
 #define DEF_FACTORS 64
-#define DEF_EPOCHS 60
-#define DEF_LR 0.05
+#define DEF_EPOCHS 100
+#define DEF_LR 0.1
 #define DEF_REG 0.01
 #define NEG_TRIES 64
 #define FOLD_MIN 400
@@ -117,6 +117,7 @@ static int bpr_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 			owner[q] = u;
 	struct rng r;
 	rng_seed(&r, f->seed ^ 0x6270725f73656564ull);
+	double t0 = now_sec();
 	for (int64_t e = 0; e < epochs; e++) {
 		for (uint64_t s = 0; s < m->nnz; s++) {
 			uint64_t q = rng_below(&r, m->nnz);
@@ -135,6 +136,7 @@ static int bpr_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 		}
 		cf_progress(f, "epoch", (int)e + 1, (int)epochs, (double)m->nnz * (double)(e + 1));
 	}
+	f->per_iteration = (now_sec() - t0) / (double)epochs;
 	free(owner);
 	mf_save(w, U, V, B, (int)k, nu, ni, f->threads);
 	json_object_object_add(settings, "factors", json_object_new_int64(k));

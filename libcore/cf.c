@@ -120,7 +120,7 @@ static void add_names(struct model_writer *w, const char *name, const struct str
 
 struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const struct cfm *init,
 			      const struct cf_params *p, const struct algo_params *ap, int threads, int quiet,
-			      uint64_t seed, struct pea_err *e)
+			      uint64_t seed, double *per_iteration, struct pea_err *e)
 {
 	char msg[512];
 	if (check_params(a, p, ap, msg, sizeof msg)) {
@@ -149,6 +149,8 @@ struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const
 	json_object_object_add(settings, "seed", json_object_new_int64((int64_t)seed));
 	int rc = a->train(&f, w, settings);
 	progress_done(&f.pr);
+	if (per_iteration)
+		*per_iteration = f.per_iteration;
 	if (rc) {
 		err_set(e, "%s", f.err);
 		json_object_put(settings);
@@ -274,7 +276,7 @@ struct model_writer *cf_merge(struct cfm *const *in, int n, int threads, int qui
 		p.weighting = json_object_get_string(v);
 	struct ix *x = cf_union(in, n, threads);
 	struct model_writer *w = cf_train(a->algo, x, NULL, &p, &ap, threads, quiet,
-					  (uint64_t)cf_setting(a, "seed", 1), e);
+					  (uint64_t)cf_setting(a, "seed", 1), NULL, e);
 	ix_free(x);
 	return w;
 }

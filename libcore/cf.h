@@ -44,7 +44,7 @@ struct cf_params {
 #define CF_PARAMS_INIT {0, 0, 0, 0, 0, NAN, NULL}
 #define CLI_OPTS_CF(p)                                                                                         \
 	{0, "factors", CLI_INT, &(p).factors, "N", "als, bpr: latent factors (default 64)"},                    \
-	{0, "iterations", CLI_INT, &(p).iterations, "N", "als: alternating passes (default 15); bpr: epochs (default 60)"}, \
+	{0, "iterations", CLI_INT, &(p).iterations, "N", "als: alternating passes (default 15); bpr: epochs (default 100)"}, \
 	{0, "reg", CLI_DBL, &(p).reg, "L", "als: L2 penalty (default 0.05); bpr: (default 0.01); ease: lambda (default 200)"}, \
 	{0, "cg-steps", CLI_INT, &(p).cg_steps, "N", "als: conjugate-gradient steps per solve (default 3)"},   \
 	{0, "neighbours", CLI_INT, &(p).neighbours, "K", "knn: neighbours kept per item (default 100)"},        \
@@ -71,6 +71,7 @@ struct cf_fit {
 	int threads, quiet;
 	uint64_t seed;
 	struct progress pr;
+	double per_iteration; /* iterative algorithms: mean seconds a pass took */
 	char err[512]; /* train() returns -1 with the reason here */
 };
 
@@ -118,10 +119,12 @@ const char *cf_params_given(const struct cf_params *p);
 /* ---- training ---- */
 /* Train a on x, starting from init (NULL, or a model of the same
  * algorithm whose names are x's first); the model comes back as a writer
- * (mw_write it).  NULL with the reason in e. */
+ * (mw_write it).  *per_iteration (may be NULL) gets the mean seconds an
+ * iteration took, 0 for algorithms that do not iterate.  NULL with the
+ * reason in e. */
 struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const struct cfm *init,
 			      const struct cf_params *p, const struct algo_params *ap, int threads, int quiet,
-			      uint64_t seed, struct pea_err *e);
+			      uint64_t seed, double *per_iteration, struct pea_err *e);
 /* The interactions of models of one algorithm, as one set (what --merge
  * trains on): pairs of the same user and item add their weights. */
 struct ix *cf_union(struct cfm *const *in, int n, int threads);

@@ -30,7 +30,7 @@ static struct cfm *train(const char *algo, const struct ix *x, struct cf_params 
 			 int threads, uint8_t **bytes, size_t *nbytes)
 {
 	struct pea_err e;
-	struct model_writer *w = cf_train(cf_find(algo), x, NULL, p, ap, threads, 1, 1, &e);
+	struct model_writer *w = cf_train(cf_find(algo), x, NULL, p, ap, threads, 1, 1, NULL, &e);
 	if (!w) {
 		printf("# %s: %s\n", algo, e.msg);
 		return NULL;
