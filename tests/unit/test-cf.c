@@ -353,6 +353,7 @@ static void test_bpr(void)
 	struct algo_params ap = ALGO_PARAMS_INIT;
 	p.factors = 8;
 	p.iterations = 100;
+	ap.lr = 0.05;
 	struct cfm *m = train("bpr", x, &p, &ap, 2, NULL, NULL);
 	ok(m != NULL, "bpr trains");
 	int right = 0, total = 0;
