@@ -9,11 +9,18 @@
  * and only the row's own items add their (confidence - 1) y y^T terms, so a
  * step costs k^2 + n k instead of building the system.  Rows are solved
  * independently on every core, each with its items gathered into a
- * contiguous block that stays in cache for all the steps; a row's
- * arithmetic never depends on the thread that runs it, so the model is the
- * same at any thread count.  A user the model never saw is folded in with
+ * contiguous block that stays in cache for all the steps, the products
+ * written as 16-lane vector arithmetic (compiled for AVX-512, AVX2 and
+ * plain x86-64, picked at run time); a row's arithmetic never depends on
+ * the thread that runs it, so the model is the same at any thread count.  A user the model never saw is folded in with
  * an exact solve against the item factors (and --explain splits that
  * solve's score over the history, as implicit's explain does). */
+/* a * b + c may be one fused instruction here: the target clones below
+ * are chosen once per machine, so a machine gets the same bits at any
+ * thread count */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
 #include "dense.h"
 #include "mf.h"
 
@@ -29,6 +36,9 @@
 #define INIT_SCALE 0.01f
 #define ROWS_PER_TASK 64
 #define TASK_ITEMS 16384
+/* a row's items are copied into one block unless they take more than this
+ * (then they are read in place: memory stays bounded) */
+#define COPY_MAX (64u << 20)
 
 struct als {
 	struct mf f;
@@ -37,11 +47,11 @@ struct als {
 
 struct scratch {
 	float *r, *p, *ap, *yl, *c, *z;
-	size_t cap;
+	size_t cap, ycap; /* of c and z; of yl, in floats */
 };
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define HOT
 #endif
@@ -54,19 +64,24 @@ static inline void axpy(float *y, float a, const float *x, int k)
 }
 
 /* out = A v for a symmetric k x k A (so v^T A): 64 lanes of out at a time,
- * kept in registers over the rows of A */
+ * kept in four vector registers over the rows of A */
 static inline void symv(float *out, const float *A, const float *v, int k)
 {
 	int j0 = 0;
 	for (; j0 + 64 <= k; j0 += 64) {
-		float acc[64] = {0};
+		mf_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
 		for (int b = 0; b < k; b++) {
-			const float *a = A + (size_t)b * k + j0;
+			const float *r = A + (size_t)b * k + j0;
 			float x = v[b];
-			for (int l = 0; l < 64; l++)
-				acc[l] += x * a[l];
+			a0 += x * MF_VLOAD(r);
+			a1 += x * MF_VLOAD(r + 16);
+			a2 += x * MF_VLOAD(r + 32);
+			a3 += x * MF_VLOAD(r + 48);
 		}
-		memcpy(out + j0, acc, sizeof acc);
+		MF_VSTORE(out + j0, a0);
+		MF_VSTORE(out + j0 + 16, a1);
+		MF_VSTORE(out + j0 + 32, a2);
+		MF_VSTORE(out + j0 + 48, a3);
 	}
 	for (; j0 < k; j0++) {
 		float acc = 0;
@@ -78,31 +93,38 @@ static inline void symv(float *out, const float *A, const float *v, int k)
 
 /* out += sum over the items of (c * (y . v)) y, and with the right-hand
  * side: out += sum ((1 + c) - c * (y . v)) y (for the first residual).
- * The dot products come first (independent, so they pipeline), then the
- * sum, 64 lanes of out at a time kept in registers. */
-static inline void sparse_term(float *out, const float *v, const float *yl, const float *c, uint64_t n, int k,
-			       int rhs, float *z)
+ * Item t's factors are base + t k, or with idx, base + idx[t] k.  The dot
+ * products come first (independent, so they pipeline), then the sum, 64
+ * lanes of out at a time kept in four vector registers. */
+static inline void sparse_term(float *out, const float *v, const float *base, const uint32_t *idx, const float *c,
+			       uint64_t n, int k, int rhs, float *z)
 {
 	for (uint64_t t = 0; t < n; t++) {
-		float d = mf_dot(yl + t * k, v, k);
+		const float *y = idx ? base + (size_t)idx[t] * k : base + t * k;
+		float d = mf_dot(y, v, k);
 		z[t] = rhs ? (1 + c[t]) - c[t] * d : c[t] * d;
 	}
 	int j0 = 0;
 	for (; j0 + 64 <= k; j0 += 64) {
-		float acc[64];
-		memcpy(acc, out + j0, sizeof acc);
+		mf_v16 a0 = MF_VLOAD(out + j0), a1 = MF_VLOAD(out + j0 + 16), a2 = MF_VLOAD(out + j0 + 32),
+		       a3 = MF_VLOAD(out + j0 + 48);
 		for (uint64_t t = 0; t < n; t++) {
-			const float *y = yl + t * k + j0;
+			const float *y = (idx ? base + (size_t)idx[t] * k : base + t * k) + j0;
 			float a = z[t];
-			for (int l = 0; l < 64; l++)
-				acc[l] += a * y[l];
+			a0 += a * MF_VLOAD(y);
+			a1 += a * MF_VLOAD(y + 16);
+			a2 += a * MF_VLOAD(y + 32);
+			a3 += a * MF_VLOAD(y + 48);
 		}
-		memcpy(out + j0, acc, sizeof acc);
+		MF_VSTORE(out + j0, a0);
+		MF_VSTORE(out + j0 + 16, a1);
+		MF_VSTORE(out + j0 + 32, a2);
+		MF_VSTORE(out + j0 + 48, a3);
 	}
 	for (; j0 < k; j0++) {
 		float acc = out[j0];
 		for (uint64_t t = 0; t < n; t++)
-			acc += z[t] * yl[t * k + j0];
+			acc += z[t] * (idx ? base + (size_t)idx[t] * k : base + t * k)[j0];
 		out[j0] = acc;
 	}
 }
@@ -110,7 +132,8 @@ static inline void sparse_term(float *out, const float *v, const float *yl, cons
 /* Rows r0..r1 of X: a few CG steps each on
  * (A + Y^T (C - I) Y) x = Y^T C 1, A = Y^T Y + reg I, from its last value.
  * A row's items are first copied into one block: the copy streams their
- * cache misses, and every later step reads them from L1. */
+ * cache misses, and every later step reads them in order.  A row with more
+ * than COPY_MAX of them reads them in place instead. */
 HOT static void solve_rows(float *X, const float *Y, const float *A, const struct ix_csr *m, uint32_t r0, uint32_t r1,
 			   int k, float alpha, int steps, struct scratch *s)
 {
@@ -118,34 +141,42 @@ HOT static void solve_rows(float *X, const float *Y, const float *A, const struc
 		uint64_t a = m->off[row], n = m->off[row + 1] - a;
 		if (n > s->cap) {
 			s->cap = n + n / 2;
-			free(s->yl);
 			free(s->c);
 			free(s->z);
-			s->yl = xmalloc(xmul(xmul(s->cap, (size_t)k), 4));
 			s->c = xmalloc(xmul(s->cap, 4));
 			s->z = xmalloc(xmul(s->cap, 4));
 		}
+		int copy = n * (uint64_t)k * 4 <= COPY_MAX;
+		if (copy && n * (size_t)k > s->ycap) {
+			s->ycap = n * (size_t)k + n * (size_t)k / 2;
+			free(s->yl);
+			s->yl = xmalloc(xmul(s->ycap, 4));
+		}
 		for (uint64_t t = 0; t < n; t++) {
 			/* random rows: ask for a few ahead so their misses overlap */
-			if (t + 8 < n)
+			if (copy && t + 8 < n)
 				for (int l = 0; l < k; l += 16)
 					__builtin_prefetch(Y + (size_t)m->idx[a + t + 8] * k + l);
-			const float *src = Y + (size_t)m->idx[a + t] * k;
-			float *dst = s->yl + t * k;
-			for (int l = 0; l < k; l++)
-				dst[l] = src[l];
+			if (copy) {
+				const float *src = Y + (size_t)m->idx[a + t] * k;
+				float *dst = s->yl + t * k;
+				for (int l = 0; l < k; l++)
+					dst[l] = src[l];
+			}
 			s->c[t] = alpha * m->w[a + t];
 		}
+		const float *base = copy ? s->yl : Y;
+		const uint32_t *idx = copy ? NULL : m->idx + a;
 		float *x = X + (size_t)row * k, *r = s->r, *p = s->p, *ap = s->ap;
 		symv(r, A, x, k);
 		for (int j = 0; j < k; j++)
 			r[j] = -r[j];
-		sparse_term(r, x, s->yl, s->c, n, k, 1, s->z);
+		sparse_term(r, x, base, idx, s->c, n, k, 1, s->z);
 		memcpy(p, r, (size_t)k * 4);
 		float rs = mf_dot(r, r, k);
 		for (int it = 0; it < steps && rs > 1e-20f; it++) {
 			symv(ap, A, p, k);
-			sparse_term(ap, p, s->yl, s->c, n, k, 0, s->z);
+			sparse_term(ap, p, base, idx, s->c, n, k, 0, s->z);
 			float pap = mf_dot(p, ap, k);
 			if (!(pap > 0))
 				break;
@@ -163,16 +194,17 @@ HOT static void solve_rows(float *X, const float *Y, const float *A, const struc
 	}
 }
 
-/* Tasks of ROWS_PER_TASK rows, or fewer when their items are many, so
- * work is shared evenly; they depend on the data only. */
+/* Tasks of up to ROWS_PER_TASK rows with at most TASK_ITEMS items between
+ * them (or one row with more), so that work is dealt out evenly. */
 static uint32_t *make_tasks(const struct ix_csr *m, uint32_t *ntask)
 {
+	uint64_t most = TASK_ITEMS;
 	uint32_t *start = xmalloc(xmul((size_t)m->rows + 2, 4)), n = 0;
 	uint32_t r = 0;
 	while (r < m->rows) {
 		start[n++] = r;
 		uint32_t e = r + 1;
-		while (e < m->rows && e - r < ROWS_PER_TASK && m->off[e + 1] - m->off[r] <= TASK_ITEMS)
+		while (e < m->rows && e - r < ROWS_PER_TASK && m->off[e + 1] - m->off[r] <= most)
 			e++;
 		r = e;
 	}

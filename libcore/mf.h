@@ -29,25 +29,36 @@ typedef void (*mf_fold_fn)(const struct cfm *m, const struct cf_query *q, float 
 void mf_score(const struct cfm *m, const struct mf *f, const struct cf_query *q, int nq, float *s, mf_fold_fn fold);
 /* cosine of every item's factors with the item's */
 void mf_similar(const struct cfm *m, const struct mf *f, uint32_t item, float *s);
-/* 16-lane dot product: vectorised without reordering, so every build and
- * every thread gets the same bits */
+/* Sixteen floats as one value, so that products over factor rows are
+ * vector code in every build (no auto-vectoriser needed) and sum in a
+ * fixed order: the same bits on every thread.  Loads and stores go through
+ * memcpy, so rows need no alignment. */
+typedef float mf_v16 __attribute__((vector_size(64)));
+
+/* (macros, not functions: a vector passed by value changes the calling
+ * convention between the target clones) */
+#define MF_VLOAD(p) ({ mf_v16 v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define MF_VSTORE(p, v) do { mf_v16 v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
+
+/* the lanes of *v added in a fixed tree */
+static inline float mf_hsum(const mf_v16 *v)
+{
+	float t[8];
+	for (int l = 0; l < 8; l++)
+		t[l] = (*v)[l] + (*v)[l + 8];
+	return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
 static inline float mf_dot(const float *a, const float *b, int k)
 {
-	float acc[16] = {0};
+	mf_v16 acc = {0};
 	int j = 0;
 	for (; j + 16 <= k; j += 16)
-		for (int l = 0; l < 16; l++)
-			acc[l] += a[j + l] * b[j + l];
+		acc += MF_VLOAD(a + j) * MF_VLOAD(b + j);
+	float s = mf_hsum(&acc);
 	for (; j < k; j++)
-		acc[j & 15] += a[j] * b[j];
-	/* a fixed tree, spelled out so it compiles to shuffles */
-	for (int l = 0; l < 8; l++)
-		acc[l] += acc[l + 8];
-	for (int l = 0; l < 4; l++)
-		acc[l] += acc[l + 4];
-	for (int l = 0; l < 2; l++)
-		acc[l] += acc[l + 2];
-	return acc[0] + acc[1];
+		s += a[j] * b[j];
+	return s;
 }
 
 #endif
