@@ -45,6 +45,17 @@ static void track(struct afile *a, int add)
 
 void afile_open(struct afile *a, const char *path, int mode)
 {
+	/* a device or a pipe (-o /dev/null, -o /dev/stdout) is written in
+	 * place: renaming a file over it would replace the device node */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		a->path = xstrdup(path);
+		a->tmp = NULL;
+		a->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (a->fd < 0)
+			die_errno("%s", path);
+		return;
+	}
 	size_t n = strlen(path) + 16;
 	a->path = xstrdup(path);
 	a->tmp = xmalloc(n);
@@ -76,12 +87,12 @@ void afile_write(struct afile *a, const void *p, size_t n)
 
 void afile_commit(struct afile *a)
 {
-	if (fsync(a->fd) < 0 && errno != EINVAL)
+	if (a->tmp && fsync(a->fd) < 0 && errno != EINVAL)
 		die_errno("%s: fsync", a->path);
 	if (close(a->fd) < 0)
 		die_errno("%s: close", a->path);
 	a->fd = -1;
-	if (rename(a->tmp, a->path) < 0)
+	if (a->tmp && rename(a->tmp, a->path) < 0)
 		die_errno("%s: cannot rename the finished file into place", a->path);
 	track(a, 0);
 	free(a->tmp);

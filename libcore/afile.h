@@ -12,7 +12,9 @@ struct afile {
 	int fd;
 };
 
-/* Create PATH.tmp-XXXXXX with the given mode; dies with a message on error. */
+/* Create PATH.tmp-XXXXXX with the given mode; dies with a message on error.
+ * An existing PATH that is not a regular file (a device, a pipe) is opened
+ * and written in place instead. */
 void afile_open(struct afile *a, const char *path, int mode);
 /* Write all of p or die naming the file. */
 void afile_write(struct afile *a, const void *p, size_t n);

@@ -7,6 +7,7 @@
  * was pea. */
 #include "algo.h"
 #include "afile.h"
+#include "msrc.h"
 #include "vec.h"
 
 #include <errno.h>
@@ -265,7 +266,7 @@ static struct amodel *am_from_file(struct model *file, struct pea_err *e)
 
 struct amodel *am_open(const char *path, struct pea_err *e)
 {
-	return am_from_file(model_open(path, e), e);
+	return am_from_file(msrc_open(path, e), e);
 }
 
 struct amodel *am_from_bytes(const void *p, size_t n, struct pea_err *e)

@@ -11,6 +11,7 @@
 #include "model.h"
 #include "afile.h"
 #include "hash.h"
+#include "sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -130,6 +131,18 @@ void mw_bytes(struct model_writer *w, uint8_t **out, size_t *outn)
 	*outn = total;
 }
 
+int mw_nsections(const struct model_writer *w)
+{
+	return w->n;
+}
+
+void mw_section_at(const struct model_writer *w, int i, const char **name, const void **p, size_t *n)
+{
+	*name = w->s[i].name;
+	*p = w->s[i].p;
+	*n = w->s[i].n;
+}
+
 /* bytes to the file and to the digest at once, so a model as large as
  * memory allows is never held twice */
 static void mw_put(struct afile *af, XXH3_state_t *st, const void *p, size_t n)
@@ -141,6 +154,11 @@ static void mw_put(struct afile *af, XXH3_state_t *st, const void *p, size_t n)
 void mw_write(struct model_writer *w, const char *path)
 {
 	static const uint8_t zero[MODEL_ALIGN];
+	int signed_already = 0;
+	for (int i = 0; i < w->n; i++)
+		signed_already |= !strcmp(w->s[i].name, SIGN_SECTION);
+	if (sign_default_key() && !signed_already)
+		sign_writer(w, sign_default_key());
 	size_t hn = align_up(HDR + (size_t)w->n * ENTRY);
 	size_t *offs = xcalloc((size_t)w->n + 1, sizeof *offs);
 	uint8_t *head = xmalloc(hn);

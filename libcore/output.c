@@ -38,7 +38,7 @@ pea_out *out_open(const struct out_opts *o)
 	}
 	out->json = o->json || (!o->binary && !out->atomic && isatty(out->fd));
 	struct stat st;
-	out->to_file = out->atomic || (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode));
+	out->to_file = fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode);
 	out->level = o->level != PEA_LEVEL_AUTO ? (int)o->level : out->to_file ? PEA_FILE_LEVEL : 0;
 	return out;
 }
