@@ -176,14 +176,13 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 				for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
 					uint32_t u = bi.idx[k];
 					float a = bi.w[k];
+					/* branch-free: i itself is accumulated too and
+					 * left out below */
 					for (uint64_t q = bu.off[u]; q < bu.off[u + 1]; q++) {
 						uint32_t j = bu.idx[q];
-						if (j == i)
-							continue;
-						if (mark[j] != i + 1) {
-							mark[j] = i + 1;
-							touched[nt++] = j;
-						}
+						touched[nt] = j;
+						nt += mark[j] != i + 1;
+						mark[j] = i + 1;
 						acc[j] += a * bu.w[q];
 					}
 					work += bu.off[u + 1] - bu.off[u];
@@ -194,7 +193,7 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 					uint32_t j = touched[t];
 					float v = acc[j] * inv[i] * inv[j];
 					acc[j] = 0;
-					if (v > 0)
+					if (v > 0 && j != i)
 						c[nc++] = (struct cand){v, j};
 				}
 				uint32_t got = top_k(c, nc, (uint32_t)K);
