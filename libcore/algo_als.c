@@ -36,6 +36,8 @@
 #define INIT_SCALE 0.01f
 #define ROWS_PER_TASK 64
 #define TASK_ITEMS 16384
+/* rows fetched this far ahead of the copy */
+#define PREFETCH 8
 /* a row's items are copied into one block unless they take more than this
  * (then they are read in place: memory stays bounded) */
 #define COPY_MAX (64u << 20)
@@ -154,9 +156,9 @@ HOT static void solve_rows(float *X, const float *Y, const float *A, const struc
 		}
 		for (uint64_t t = 0; t < n; t++) {
 			/* random rows: ask for a few ahead so their misses overlap */
-			if (copy && t + 8 < n)
+			if (copy && t + PREFETCH < n)
 				for (int l = 0; l < k; l += 16)
-					__builtin_prefetch(Y + (size_t)m->idx[a + t + 8] * k + l);
+					__builtin_prefetch(Y + (size_t)m->idx[a + t + PREFETCH] * k + l);
 			if (copy) {
 				const float *src = Y + (size_t)m->idx[a + t] * k;
 				float *dst = s->yl + t * k;
