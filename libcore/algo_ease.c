@@ -73,15 +73,15 @@ static int ease_train(struct cf_fit *f, struct model_writer *w, struct json_obje
 	qsort_r(order, ni, 4, cmp_pop, deg);
 	uint32_t n = f->p->max_items && (uint64_t)f->p->max_items < ni ? (uint32_t)f->p->max_items : ni;
 	/* the matrix, and the inverse factor beside it while inverting */
-	double need = (double)n * n * 8, have = avail_bytes() * MEM_SHARE;
+	double need = (double)n * n * 8, have = f->p->memory ? (double)f->p->memory : avail_bytes() * MEM_SHARE;
 	if (need > have || (uint64_t)n * n > (uint64_t)INT32_MAX * 4) {
 		double fit = floor(sqrt(have / 8));
 		if (fit > 46340)
 			fit = 46340;
 		snprintf(f->err, sizeof f->err,
-			 "ease needs two %u x %u matrices (%.1f GB) and %.1f GB of memory is available: it can take %.0f "
+			 "ease needs two %u x %u matrices (%.3g GB) and may take %.3g GB of memory: it can take %.0f "
 			 "items (--max-items %.0f keeps the most popular)",
-			 n, n, need / 1e9, have / MEM_SHARE / 1e9, fit, fit);
+			 n, n, need / 1e9, have / 1e9, fit, fit);
 		free(deg);
 		free(order);
 		return -1;
@@ -238,7 +238,7 @@ static void ease_similar(const struct cfm *m, uint32_t item, float *s)
 const struct cf_algo cf_ease = {
 	.name = "ease",
 	.summary = "EASE: a closed-form item x item model (dense)",
-	.params = "reg,max-items",
+	.params = "reg,max-items,memory",
 	.train = ease_train,
 	.load = ease_load,
 	.release = ease_release,

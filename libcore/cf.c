@@ -51,7 +51,7 @@ const char *cf_params_given(const struct cf_params *p)
 {
 	return p->factors ? "factors" : p->iterations ? "iterations" : p->neighbours ? "neighbours"
 	     : p->cg_steps ? "cg-steps" : p->max_items ? "max-items" : !isnan(p->reg) ? "reg"
-	     : p->weighting ? "weighting" : NULL;
+	     : p->weighting ? "weighting" : p->memory ? "memory" : NULL;
 }
 
 /* 0, or -1 with the message in err when an option was given that the
@@ -66,6 +66,7 @@ static int check_params(const struct cf_algo *a, const struct cf_params *p, cons
 		{"factors", p->factors != 0},	  {"iterations", p->iterations != 0},
 		{"neighbours", p->neighbours != 0}, {"cg-steps", p->cg_steps != 0},
 		{"max-items", p->max_items != 0},  {"reg", !isnan(p->reg)},
+		{"memory", p->memory != 0},
 		{"weighting", p->weighting != NULL}, {"alpha", !isnan(ap->alpha)},
 		{"lr", !isnan(ap->lr)},		  {"l1", !isnan(ap->l1)},
 		{"l2", !isnan(ap->l2)},		  {"cost", !isnan(ap->cost)},

@@ -40,8 +40,9 @@ struct cf_params {
 	int64_t factors, iterations, neighbours, cg_steps, max_items;
 	double reg;
 	const char *weighting;
+	uint64_t memory; /* ease: bytes its matrices may take (0: 80% of what is available) */
 };
-#define CF_PARAMS_INIT {0, 0, 0, 0, 0, NAN, NULL}
+#define CF_PARAMS_INIT {0, 0, 0, 0, 0, NAN, NULL, 0}
 #define CLI_OPTS_CF(p)                                                                                         \
 	{0, "factors", CLI_INT, &(p).factors, "N", "als, bpr: latent factors (default 64)"},                    \
 	{0, "iterations", CLI_INT, &(p).iterations, "N", "als: alternating passes (default 15); bpr: epochs (default 100)"}, \
@@ -49,7 +50,8 @@ struct cf_params {
 	{0, "cg-steps", CLI_INT, &(p).cg_steps, "N", "als: conjugate-gradient steps per solve (default 3)"},   \
 	{0, "neighbours", CLI_INT, &(p).neighbours, "K", "knn: neighbours kept per item (default 100)"},        \
 	{0, "weighting", CLI_STR, &(p).weighting, "W", "knn: cosine (default), tfidf or bm25"},                 \
-	{0, "max-items", CLI_INT, &(p).max_items, "N", "ease: only the N most popular items (default: all)"}
+	{0, "max-items", CLI_INT, &(p).max_items, "N", "ease: only the N most popular items (default: all)"},    \
+	{0, "memory", CLI_SIZE, &(p).memory, "SIZE", "ease: memory its matrices may take, e.g. 8G (default: 80% of what is free)"}
 
 struct cfm;
 

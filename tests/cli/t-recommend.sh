@@ -186,6 +186,12 @@ t_err 'an option of another recommender is refused' 1 \
 t_err 'als models do not merge' 1 \
 	'pea-train: cannot merge: als models do not merge (factors of separate runs do not line up): train on the union, or continue one model with --init' \
 	pea train --merge -o x.model als.model als.model
+t_err 'ease refuses what does not fit and says what would' 1 \
+	'pea-train: ease needs two 30 x 30 matrices (7.2e-06 GB) and may take 4.1e-06 GB of memory: it can take 22 items (--max-items 22 keeps the most popular)' \
+	pea train --algo ease --memory 4k -o x.model train.pea
+t 'and takes the items that fit' '
+	pea train -q --algo ease --memory 4k --max-items 22 -o e22.model train.pea
+	pea train --show e22.model | grep -q "\"kept\": 22"'
 t_err 'leave-last-out needs a time field' 2 \
 	'pea-split: --leave-last-out needs --order FIELD (the time); --leave-one-out needs none' \
 	pea split --leave-last-out -o a.pea,b.pea inter.pea
