@@ -432,9 +432,75 @@ static void test_inverse(void)
 	free(g);
 }
 
+/* ---- models are input: sections that lie are refused by name ---- */
+
+/* the model's bytes with one section replaced (and a valid digest) */
+static struct cfm *with_section(const uint8_t *b, size_t n, const char *name, const void *p, size_t len,
+				struct pea_err *e)
+{
+	struct model *src = model_from_bytes(b, n, e);
+	struct model_writer *w = mw_new();
+	for (int i = 0; i < model_nsections(src); i++) {
+		const char *sn = model_section_name(src, i);
+		size_t sl;
+		const void *sp = model_section(src, sn, &sl);
+		if (!strcmp(sn, name))
+			mw_add(w, sn, p, len);
+		else
+			mw_add(w, sn, sp, sl);
+	}
+	uint8_t *out;
+	size_t outn;
+	mw_bytes(w, &out, &outn);
+	mw_free(w);
+	model_close(src);
+	struct cfm *m = cf_from_bytes(out, outn, e);
+	free(out);
+	return m;
+}
+
+static void test_hostile(void)
+{
+	const char *u[] = {"1", "1", "2", "2", "3"}, *i[] = {"a", "b", "a", "c", "c"};
+	struct ix *x = pairs(u, i, NULL, 5);
+	struct cf_params p = CF_PARAMS_INIT;
+	struct algo_params ap = ALGO_PARAMS_INIT;
+	uint8_t *b;
+	size_t n, len;
+	struct cfm *m = train("knn", x, &p, &ap, 1, &b, &n);
+	struct pea_err e;
+	const uint32_t *items = model_section(m->file, "seen.item", &len);
+	uint32_t *bad = malloc(len);
+	memcpy(bad, items, len);
+	bad[1] = 99;
+	struct cfm *y = with_section(b, n, "seen.item", bad, len, &e);
+	ok(!y && strstr(e.msg, "out of range"), "an item id beyond the model's items is refused: %s", e.msg);
+	y = with_section(b, n, "seen.item", bad, len - 4, &e);
+	ok(!y && strstr(e.msg, "seen.item"), "a section of the wrong size is refused: %s", e.msg);
+	const uint32_t *nbr = model_section(m->file, "knn.item", &len);
+	uint32_t *nb = malloc(len + 4);
+	memcpy(nb, nbr, len);
+	nb[0] = 1000;
+	y = with_section(b, n, "knn.item", nb, len, &e);
+	ok(!y && strstr(e.msg, "neighbours"), "a neighbour beyond the model's items is refused: %s", e.msg);
+	const char *meta = "{\"kind\":\"recommender\",\"format\":1,\"algo\":\"knn\",\"users\":7,\"items\":3,"
+			   "\"interactions\":5,\"records\":5,\"settings\":{}}";
+	y = with_section(b, n, "meta", meta, strlen(meta), &e);
+	ok(!y && strstr(e.msg, "name tables"), "a meta that disagrees with the names is refused: %s", e.msg);
+	meta = "{\"kind\":\"recommender\",\"format\":2}";
+	y = with_section(b, n, "meta", meta, strlen(meta), &e);
+	ok(!y && strstr(e.msg, "format 2"), "a newer format is refused by number: %s", e.msg);
+	free(bad);
+	free(nb);
+	free(b);
+	cf_close(m);
+	ix_free(x);
+}
+
 int main(void)
 {
 	test_inverse();
+	test_hostile();
 	test_ntab();
 	test_ix_top();
 	test_knn();
