@@ -34,8 +34,8 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 		note("%llu %s a (user, item) pair%s: the weights were added", (unsigned long long)x->ndup,
 		     x->ndup == 1 ? "record repeats" : "records repeat", im ? " (or one the --init model had)" : "");
 	struct pea_err e;
-	double per = 0;
-	struct model_writer *w = cf_train(a, x, im, cp, ap, xo->threads, xo->quiet, seed, &per, &e);
+	struct cf_stats st;
+	struct model_writer *w = cf_train(a, x, im, cp, ap, xo->threads, xo->quiet, seed, &st, &e);
 	if (!w)
 		die("%s", e.msg);
 	double t2 = now_sec();
@@ -43,12 +43,12 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 	mw_free(w);
 	if (!xo->quiet) {
 		char each[64] = "";
-		if (per > 0)
-			snprintf(each, sizeof each, ", %.3f s per iteration", per);
-		note("%llu records: %llu interactions of %u users with %u items, read in %.2f s; %s trained in %.2f s "
-		     "(%.0f interactions/s%s); wrote %s",
+		if (st.per_iteration > 0)
+			snprintf(each, sizeof each, ", %.3f s per iteration", st.per_iteration);
+		note("%llu records: %llu interactions of %u users with %u items, read in %.2f s; %s trained in %.3f s "
+		     "(%.0f interactions/s%s), model built in %.2f s; wrote %s",
 		     (unsigned long long)x->nrec, (unsigned long long)x->m.nnz, x->m.rows, x->m.cols, t1 - t0, a->name,
-		     t2 - t1, t2 > t1 ? (double)x->m.nnz / (t2 - t1) : 0, each, out);
+		     st.fit, st.fit > 0 ? (double)x->m.nnz / st.fit : 0, each, t2 - t1, out);
 	}
 	ix_free(x);
 	cf_close(im);

@@ -121,7 +121,7 @@ static void add_names(struct model_writer *w, const char *name, const struct str
 
 struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const struct cfm *init,
 			      const struct cf_params *p, const struct algo_params *ap, int threads, int quiet,
-			      uint64_t seed, double *per_iteration, struct pea_err *e)
+			      uint64_t seed, struct cf_stats *st, struct pea_err *e)
 {
 	char msg[512];
 	if (check_params(a, p, ap, msg, sizeof msg)) {
@@ -148,10 +148,13 @@ struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const
 	struct model_writer *w = mw_new();
 	json_object *settings = json_object_new_object();
 	json_object_object_add(settings, "seed", json_object_new_int64((int64_t)seed));
+	double t0 = now_sec();
 	int rc = a->train(&f, w, settings);
 	progress_done(&f.pr);
-	if (per_iteration)
-		*per_iteration = f.per_iteration;
+	if (st) {
+		st->fit = now_sec() - t0;
+		st->per_iteration = f.per_iteration;
+	}
 	if (rc) {
 		err_set(e, "%s", f.err);
 		json_object_put(settings);

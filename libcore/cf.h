@@ -119,14 +119,17 @@ const char *cf_names(void);
 const char *cf_params_given(const struct cf_params *p);
 
 /* ---- training ---- */
+/* what a training took, for the note pea-train prints */
+struct cf_stats {
+	double fit;	      /* seconds of the algorithm's own work */
+	double per_iteration; /* mean seconds of an iteration (0: it does not iterate) */
+};
 /* Train a on x, starting from init (NULL, or a model of the same
  * algorithm whose names are x's first); the model comes back as a writer
- * (mw_write it).  *per_iteration (may be NULL) gets the mean seconds an
- * iteration took, 0 for algorithms that do not iterate.  NULL with the
- * reason in e. */
+ * (mw_write it).  st may be NULL.  NULL with the reason in e. */
 struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const struct cfm *init,
 			      const struct cf_params *p, const struct algo_params *ap, int threads, int quiet,
-			      uint64_t seed, double *per_iteration, struct pea_err *e);
+			      uint64_t seed, struct cf_stats *st, struct pea_err *e);
 /* The interactions of models of one algorithm, as one set (what --merge
  * trains on): pairs of the same user and item add their weights. */
 struct ix *cf_union(struct cfm *const *in, int n, int threads);
