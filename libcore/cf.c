@@ -72,6 +72,10 @@ static int check_params(const struct cf_algo *a, const struct cf_params *p, cons
 		{"l2", !isnan(ap->l2)},		  {"cost", !isnan(ap->cost)},
 		{"tol", !isnan(ap->tol)},	  {"loss", ap->loss != NULL},
 		{"schedule", ap->schedule != NULL}, {"complement", ap->complement},
+		{"net", ap->net != NULL},	  {"optim", ap->optim != NULL},
+		{"shape", ap->shape != NULL},	  {"momentum", !isnan(ap->momentum)},
+		{"wd", !isnan(ap->wd)},		  {"batch", ap->batch != 0},
+		{"augment", ap->augment != -1},	  {"flip", ap->flip},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(given); i++) {
 		if (!given[i].set)
