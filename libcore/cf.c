@@ -794,15 +794,11 @@ int cf_rec_frame(void *arg, struct pmap_task *task, const pea_frame *in, pea_fb 
 		t->hoff[i] = t->hn;
 		if (u) {
 			char num[32];
-			const char *s = (const char *)u->p;
-			size_t len = u->n;
-			if (u->type == PEA_INT) {
-				len = (size_t)snprintf(num, sizeof num, "%lld", (long long)u->x.i);
-				s = num;
-			} else if (u->type != PEA_STR) {
+			const char *s;
+			size_t len;
+			if (ix_name(u, num, &s, &len))
 				return pmap_fail(task, i, "field '%s' is %s, not a string", r->o.user,
 						 pea_type_name(u->type));
-			}
 			q->user = ntab_find(&m->users, s, len);
 			if (q->user < 0 && !h)
 				return pmap_fail(task, i, "user '%.*s' is not in the model and the record has no %s",

@@ -7,12 +7,11 @@
  * writing each record to its side. */
 #include "holdout.h"
 #include "hash.h"
+#include "inter.h"
 #include "strtab.h"
 
 #include <math.h>
 #include <stdio.h>
-
-#define MAX_NAME 4096
 
 struct rec {
 	uint32_t u, i;
@@ -52,19 +51,10 @@ static int cmp_first(const void *a, const void *b)
 	return (x->first > y->first) - (x->first < y->first);
 }
 
-/* the text of a name field (strings as they are, integers in decimal) */
+/* a user or item name: ix_name's text, 1 to IX_MAX_NAME bytes */
 static int name_of(const pea_val *v, char *tmp, const char **s, size_t *n)
 {
-	if (v->type == PEA_INT) {
-		*n = (size_t)snprintf(tmp, 32, "%lld", (long long)v->x.i);
-		*s = tmp;
-		return 0;
-	}
-	if (v->type != PEA_STR || !v->n || v->n > MAX_NAME)
-		return -1;
-	*s = val_str(v);
-	*n = v->n;
-	return 0;
+	return ix_name(v, tmp, s, n) || !*n || *n > IX_MAX_NAME ? -1 : 0;
 }
 
 static int cmp_str(const void *a, const void *b, void *arg)

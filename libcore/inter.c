@@ -13,8 +13,6 @@
 #include <omp.h>
 #include <stdio.h>
 
-#define MAX_NAME 4096
-
 struct coo {
 	uint32_t *u, *i;
 	float *w;
@@ -53,22 +51,31 @@ struct load {
 
 static void put32(struct buf *b, uint32_t v) { buf_add(b, &v, 4); }
 
-/* a name field's text: strings as they are, integers in decimal */
+int ix_name(const pea_val *v, char *tmp, const char **s, size_t *n)
+{
+	if (v->type == PEA_INT) {
+		*n = (size_t)snprintf(tmp, 32, "%lld", (long long)v->x.i);
+		*s = tmp;
+		return 0;
+	}
+	if (v->type != PEA_STR)
+		return -1;
+	*s = val_str(v);
+	*n = v->n;
+	return 0;
+}
+
 static int put_name(struct pmap_task *t, uint32_t r, const pea_val *v, const char *field, struct buf *b)
 {
 	if (!v)
 		return pmap_fail(t, r, "no '%s' field", field);
 	char num[32];
-	const char *s = (const char *)v->p;
-	size_t n = v->n;
-	if (v->type == PEA_INT) {
-		n = (size_t)snprintf(num, sizeof num, "%lld", (long long)v->x.i);
-		s = num;
-	} else if (v->type != PEA_STR) {
+	const char *s;
+	size_t n;
+	if (ix_name(v, num, &s, &n))
 		return pmap_fail(t, r, "field '%s' is %s, not a string", field, pea_type_name(v->type));
-	}
-	if (!n || n > MAX_NAME)
-		return pmap_fail(t, r, "field '%s' must have 1 to %d bytes", field, MAX_NAME);
+	if (!n || n > IX_MAX_NAME)
+		return pmap_fail(t, r, "field '%s' must have 1 to %d bytes", field, IX_MAX_NAME);
 	/* hashed here, on every core; the main thread only looks it up */
 	uint64_t h = st_hash(s, n);
 	buf_add(b, &h, 8);

@@ -20,6 +20,13 @@
 #include "input.h"
 #include "ntab.h"
 
+/* the longest user or item name */
+#define IX_MAX_NAME 4096
+
+/* The text of a user or item field: a string as it is, an integer in
+ * decimal (written into tmp, 32 bytes).  -1 for any other type. */
+int ix_name(const pea_val *v, char *tmp, const char **s, size_t *n);
+
 struct ix_opts {
 	const char *user, *item, *weight; /* field names (NULL: user, item, weight) */
 	int threads, quiet;
