@@ -8,6 +8,8 @@
 #include "hash.h"
 #include "url.h"
 
+#include <libxml/HTMLparser.h>
+#include <libxml/entities.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -51,6 +53,14 @@ static void text_of(const xmlNode *n, struct buf *dst)
 				buf_adds(dst, (const char *)c->content);
 		} else if (c->type == XML_ELEMENT_NODE) {
 			text_of(c, dst);
+		} else if (c->type == XML_ENTITY_REF_NODE && c->children &&
+			   c->children->type == XML_ENTITY_DECL) {
+			/* in recovery, libxml2 may keep even &amp; as a reference;
+			 * only internal entities have content (nothing is loaded) */
+			const xmlEntity *ent = (const xmlEntity *)c->children;
+			if (ent->content && (ent->etype == XML_INTERNAL_PREDEFINED_ENTITY ||
+					     ent->etype == XML_INTERNAL_GENERAL_ENTITY))
+				buf_adds(dst, (const char *)ent->content);
 		}
 	}
 }
@@ -264,6 +274,46 @@ static void add_item(struct feed *f, xmlNode *n, const char *base, const struct 
 	buf_release(&guid);
 }
 
+/* Feeds written by hand or by HTML templates use HTML's named entities
+ * (&nbsp;, &eacute;), which XML does not know: one such error and
+ * libxml2's recovery loses even the &amp; after it.  They are rewritten
+ * as character references first (NULL when there are none). */
+static struct buf *html_entities(const uint8_t *p, size_t n)
+{
+	struct buf *out = NULL;
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '&')
+			continue;
+		size_t k = i + 1;
+		while (k < n && k - i <= 32 && ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z') ||
+						 (p[k] >= '0' && p[k] <= '9')))
+			k++;
+		if (k == i + 1 || k >= n || p[k] != ';' || k - i > 32)
+			continue;
+		char name[40];
+		memcpy(name, p + i + 1, k - i - 1);
+		name[k - i - 1] = 0;
+		if (!strcmp(name, "amp") || !strcmp(name, "lt") || !strcmp(name, "gt") || !strcmp(name, "quot") ||
+		    !strcmp(name, "apos"))
+			continue;
+		const htmlEntityDesc *d = htmlEntityLookup((const xmlChar *)name);
+		if (!d)
+			continue;
+		if (!out) {
+			out = xcalloc(1, sizeof *out);
+			buf_init(out, 0);
+		}
+		buf_add(out, p + done, i - done);
+		buf_addf(out, "&#%u;", d->value);
+		done = k + 1;
+		i = k;
+	}
+	if (out)
+		buf_add(out, p + done, n - done);
+	return out;
+}
+
 static void silent(void *ctx, const char *msg, ...)
 {
 	(void)ctx;
@@ -292,7 +342,19 @@ int feed_parse(const uint8_t *p, size_t n, const char *charset, const char *base
 	/* no entity expansion from DTDs, no network, no huge-document mode */
 	int opts = XML_PARSE_RECOVER | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NONET |
 		   XML_PARSE_NOCDATA | XML_PARSE_COMPACT;
-	xmlDocPtr doc = xmlReadMemory((const char *)p, (int)n, base, enc, opts);
+	struct buf *fixed = html_entities(p, n);
+	if (fixed && fixed->len > INT32_MAX) {
+		buf_release(fixed);
+		free(fixed);
+		err_set(e, "feed too large to parse");
+		return -1;
+	}
+	xmlDocPtr doc = fixed ? xmlReadMemory((const char *)fixed->p, (int)fixed->len, base, enc, opts)
+			      : xmlReadMemory((const char *)p, (int)n, base, enc, opts);
+	if (fixed) {
+		buf_release(fixed);
+		free(fixed);
+	}
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root) {
 		xmlFreeDoc(doc);

@@ -120,6 +120,23 @@ static void squeeze(struct buf *dst, const struct buf *src)
 	}
 }
 
+/* Feeds put plain text where HTML may be: markup or an entity says HTML
+ * (an HTML parser would drop a bare '&' of plain text) */
+static int looks_html(const struct buf *b)
+{
+	const uint8_t *p = b->p, *e = p + b->len;
+	if (memchr(p, '<', b->len))
+		return 1;
+	for (; (p = memchr(p, '&', (size_t)(e - p))); p++) {
+		const uint8_t *q = p + 1;
+		while (q < e && q - p < 12 && (isalnum(*q) || *q == '#'))
+			q++;
+		if (q > p + 1 && q < e && *q == ';')
+			return 1;
+	}
+	return 0;
+}
+
 void post_record(pea_fb *fb, const struct post *p, const char *source)
 {
 	struct buf tmp = BUF_INIT;
@@ -149,7 +166,7 @@ void post_record(pea_fb *fb, const struct post *p, const char *source)
 		struct html_doc d;
 		html_doc_init(&d);
 		const struct buf *text = &p->content;
-		if (!p->content_is_text && p->content.len) {
+		if (!p->content_is_text && p->content.len && looks_html(&p->content)) {
 			struct html_opts ho = {1, 0, "UTF-8", NULL, 0};
 			struct pea_err e;
 			if (!html_extract(p->content.p, p->content.len, &ho, &d, &e))
