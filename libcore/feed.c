@@ -226,9 +226,12 @@ static void atom_entry(xmlNode *entry, struct post *p, const char *base, struct 
 	buf_release(&summary);
 }
 
-static struct post *new_item(struct feed *f)
+static struct post *new_item(struct feed *f, size_t *cap)
 {
-	f->items = xrealloc(f->items, (f->n + 1) * sizeof *f->items);
+	if (f->n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		f->items = xrealloc(f->items, *cap * sizeof *f->items);
+	}
 	struct post *p = &f->items[f->n++];
 	post_init(p);
 	return p;
@@ -258,11 +261,11 @@ static int by_time(const void *a, const void *b)
 	return (x->rev < y->rev) - (x->rev > y->rev);
 }
 
-static void add_item(struct feed *f, xmlNode *n, const char *base, const struct buf *feed_author)
+static void add_item(struct feed *f, size_t *cap, xmlNode *n, const char *base, const struct buf *feed_author)
 {
 	if (f->n >= FEED_MAX_ITEMS)
 		return;
-	struct post *p = new_item(f);
+	struct post *p = new_item(f, cap);
 	struct buf guid = BUF_INIT;
 	if (!strcmp(f->kind, "atom"))
 		atom_entry(n, p, base, &guid, feed_author);
@@ -411,10 +414,11 @@ int feed_parse(const uint8_t *p, size_t n, const char *charset, const char *base
 		}
 	}
 	const char *iname = !strcmp(f->kind, "atom") ? "entry" : "item";
+	size_t cap = 0;
 	if (items)
 		for (xmlNode *c = items->children; c; c = c->next)
 			if (is(c, iname))
-				add_item(f, c, base, &author);
+				add_item(f, &cap, c, base, &author);
 	buf_release(&author);
 	xmlFreeDoc(doc);
 	/* oldest first */

@@ -75,7 +75,7 @@ struct source {
 	double bf_next;
 	char *bf_min;
 	struct held *held;
-	size_t nheld, held_bytes;
+	size_t nheld, capheld, held_bytes;
 	int overflow;
 	uint64_t malformed;
 };
@@ -341,7 +341,7 @@ static void held_free(struct source *s)
 	}
 	free(s->held);
 	s->held = NULL;
-	s->nheld = s->held_bytes = 0;
+	s->nheld = s->capheld = s->held_bytes = 0;
 }
 
 static int sse_event(void *ctx, const struct sse_event *ev)
@@ -354,7 +354,10 @@ static int sse_event(void *ctx, const struct sse_event *ev)
 			s->overflow = 1;
 			return 1; /* drop the stream; the next backfill covers it */
 		}
-		s->held = xrealloc(s->held, (s->nheld + 1) * sizeof *s->held);
+		if (s->nheld == s->capheld) {
+			s->capheld = s->capheld ? 2 * s->capheld : 64;
+			s->held = xrealloc(s->held, s->capheld * sizeof *s->held);
+		}
 		s->held[s->nheld].type = xstrdup(ev->type);
 		s->held[s->nheld].data = xstrndup(ev->data, ev->len);
 		s->held[s->nheld].len = ev->len;

@@ -46,8 +46,15 @@ void post_release(struct post *p)
 		buf_release(b[i]);
 }
 
+/* tags and mentions of one post: a hostile feed may list thousands */
+#define POST_MAX_LIST 256
+
 static void strv_add(char ***v, size_t *n, char *s)
 {
+	if (*n >= POST_MAX_LIST) {
+		free(s);
+		return;
+	}
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*v)[i], s)) {
 			free(s);
