@@ -517,7 +517,8 @@ static void on_backfill(follower *f, struct source *s, const struct http_resp *r
 		end_backfill(f, s);
 		return;
 	}
-	qsort(pg.v, pg.n, sizeof *pg.v, id_order);
+	if (pg.n)
+		qsort(pg.v, pg.n, sizeof *pg.v, id_order);
 	/* servers may cap the page below our limit: only an empty page, or
 	 * one that does not move forward, says the gap is closed */
 	int more = pg.n > 0 && masto_id_cmp(buf_cstr(&pg.v[pg.n - 1].id), s->bf_min) > 0;

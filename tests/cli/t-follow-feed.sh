@@ -38,7 +38,7 @@ http {
 CONF
 "$NGINX" -c "$TMP/nginx.conf" -p "$TMP" 2> logs/stderr &
 NGINX_PID=$!
-trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; [ -n "${KEEP:-}" ] && cp -r "$TMP" /tmp/keep; rm -rf "$TMP"' EXIT
+trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$TMP"' EXIT
 U="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do python3 -c "import urllib.request as u; u.urlopen('$U/robots.txt')" 2>/dev/null; \
 	[ -s logs/access.log ] && break; sleep 0.05; done

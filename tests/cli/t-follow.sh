@@ -5,9 +5,9 @@
 
 TOKEN=tok-$$-s3cret
 echo "$TOKEN" > token
-# the waits let the follower reconnect (429: a second) before the delete
-WAITS=$(printf 'wait,%.0s' $(seq 40))
-SCRIPT="post,post,post,bad,edit:2,post,big,post,drop,429,post,post,post,post,post,${WAITS}delete:3,post"
+# posts 6-10 come while the follower is away (a drop, then a 429); the
+# delete waits until it is back
+SCRIPT="post,post,post,bad,edit:2,post,big,post,drop,429,post,post,post,post,post,await,delete:3,post"
 python3 "$PEA_SRC/tests/follow/mastodon.py" --port-file port --token "$TOKEN" --script "$SCRIPT" \
 	--rate 20 --max-limit 3 --heartbeat 0.2 --lifetime 200 &
 SERVER=$!

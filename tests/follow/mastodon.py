@@ -15,6 +15,7 @@ client connects, following --script, a comma-separated list of steps:
   drop        close every stream connection
   429         answer the next stream request 429 with Retry-After: 1
   wait        nothing this tick
+  await       wait (up to 30 s) until a stream client is connected
 Then POST-free control: GET /_publish?n=K publishes K more posts (one a tick),
 /_stats gives counters as JSON.  Every post's publication time is written to
 --log as "ID TIME" (time.time()), for the latency benchmark.  The timeline
@@ -100,6 +101,12 @@ def run_step(s):
         with lock:
             for q in clients:
                 q.put(None)
+    elif s == "await":
+        for _ in range(1500):
+            with lock:
+                if clients:
+                    break
+            time.sleep(0.02)
     elif s == "429":
         with lock:
             state["refuse"] += 1
