@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		json_object_object_add(man, "signed_by", json_object_new_string(fp));
 		json_object_object_add(man, "signature", json_object_new_string(b64));
 	}
-	const char *js = json_object_to_json_string_ext(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *js = json_object_to_json_string_ext(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(path, sizeof path, "%s/%s.json", dir, base);
 	struct afile af;
 	afile_open(&af, path, 0644);

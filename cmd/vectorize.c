@@ -1,14 +1,15 @@
 /* pea-vectorize - token lists (and numeric fields) into sparse feature
  * vectors (libcore/vec.c).
  *
- * --fit reads the stream twice: the first pass counts while it copies the
- * records into a temporary file, the second vectorizes that copy with the
- * model just written, so `... | pea vectorize --fit v.model | pea train`
- * works in one pipeline. */
+ * --fit reads the stream twice: the first pass counts, the second
+ * vectorizes with the model just written.  Files are simply read again; a
+ * pipe is copied into a temporary file during the first pass, so that
+ * `... | pea vectorize --fit v.model | pea train` works in one pipeline. */
 #include "pmap.h"
 #include "vec.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct ctx {
@@ -115,6 +116,19 @@ static int apply_fn(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 }
 
 static char *spool_path;
+
+/* whether the inputs can be read a second time (regular files) */
+static int rereadable(char **args, int n)
+{
+	if (!n)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		if (!strcmp(args[i], "-") || stat(args[i], &st) || !S_ISREG(st.st_mode))
+			return 0;
+	}
+	return 1;
+}
 
 static void spool_remove(void)
 {
@@ -291,7 +305,8 @@ int main(int argc, char **argv)
 		/* pass 1: count, keeping a copy of the stream for pass 2 */
 		c.fit = vec_fit_new(&c.o, nt);
 		pea_out *spool = NULL;
-		if (!fit_only) {
+		int reread = rereadable(args, nargs);
+		if (!fit_only && !reread) {
 			const char *dir = getenv("TMPDIR");
 			struct buf p = BUF_INIT;
 			buf_addf(&p, "%s/pea-vectorize.XXXXXX", dir && *dir ? dir : "/tmp");
@@ -302,7 +317,8 @@ int main(int argc, char **argv)
 				die_errno("%s", spool_path);
 			close(fd);
 			atexit(spool_remove);
-			struct out_opts so = {spool_path, 1, 1, 0};
+			/* a fast level: the copy is read once, soon */
+			struct out_opts so = {spool_path, -1, 1, 0};
 			spool = out_open(&so);
 		}
 		struct pmap_opts po = {nt, fit_fn, NULL, &c, quiet};
@@ -321,7 +337,7 @@ int main(int argc, char **argv)
 				vec_names_write(v, NULL, 0, (int)per, names);
 			goto done;
 		}
-		in = in_open(&spool_path, 1, NULL);
+		in = reread ? in_open(args, nargs, NULL) : in_open(&spool_path, 1, NULL);
 	}
 	c.v = v;
 	c.o = *vec_options(v);

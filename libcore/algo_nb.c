@@ -104,10 +104,34 @@ struct train {
 	int done;
 };
 
+/* naive Bayes adds feature values up as counts: a negative one (signed
+ * hashing) would make a negative count and a NaN probability */
+static void find_negative(void *ctx, const struct ds_cursor *cur, uint64_t first, uint32_t n)
+{
+	uint64_t *at = ctx;
+	for (uint32_t i = 0; i < n && *at == UINT64_MAX; i++) {
+		struct ds_x x;
+		ds_cursor_x(cur, i, &x);
+		for (uint32_t k = 0; k < x.n; k++)
+			if (x.val[k] < 0) {
+				*at = first + i;
+				break;
+			}
+	}
+}
+
 static void *nb_begin(struct fit *f)
 {
 	if (algo_check_params(f, "nb", "alpha,complement"))
 		return NULL;
+	uint64_t neg = UINT64_MAX;
+	ds_visit(f->train, NULL, 0, 1, find_negative, &neg);
+	if (neg != UINT64_MAX) {
+		snprintf(f->err, sizeof f->err,
+			 "naive Bayes needs counts, and record %llu has a negative feature value "
+			 "(hashed with a sign? vectorize with --unsigned)", (unsigned long long)neg + 1);
+		return NULL;
+	}
 	double a = isnan(f->p->alpha) ? 1.0 : f->p->alpha;
 	if (!(a > 0)) {
 		snprintf(f->err, sizeof f->err, "--alpha must be above 0");

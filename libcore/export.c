@@ -80,6 +80,16 @@ void fmt_f64(struct buf *out, double d)
 	add_number(out, s);
 }
 
+/* the shortest %g text that reads back as x */
+static void shortest_f32(char s[40], float x)
+{
+	for (int prec = 6; prec <= 9; prec++) {
+		snprintf(s, 40, "%.*g", prec, (double)x);
+		if (strtof(s, NULL) == x)
+			break;
+	}
+}
+
 void fmt_f32(struct buf *out, float x)
 {
 	char s[40];
@@ -87,15 +97,7 @@ void fmt_f32(struct buf *out, float x)
 		buf_adds(out, "null");
 		return;
 	}
-	if (x == 0) {
-		buf_adds(out, "0.0");
-		return;
-	}
-	for (int prec = 6; prec <= 9; prec++) {
-		snprintf(s, sizeof s, "%.*g", prec, (double)x);
-		if (strtof(s, NULL) == x)
-			break;
-	}
+	shortest_f32(s, x);
 	add_number(out, s);
 }
 
@@ -319,8 +321,10 @@ static int export_svmlight(const struct export_opts *o, const pea_frame *f, stru
 		const uint32_t *idx = val_idx(x);
 		const float *val = val_fval(x);
 		for (uint32_t i = 0; i < x->n; i++) {
-			buf_addf(out, " %llu:", (unsigned long long)idx[i] + (o->zero_based ? 0 : 1));
-			fmt_f32(out, val[i]);
+			char num[40];
+			/* svmlight is not JSON: integers stay integers */
+			shortest_f32(num, val[i]);
+			buf_addf(out, " %llu:%s", (unsigned long long)idx[i] + (o->zero_based ? 0 : 1), num);
 		}
 		buf_addc(out, '\n');
 	}

@@ -343,20 +343,34 @@ static int parse_val(pea_frame *f, const uint8_t *base, const uint8_t **pp,
 			goto trunc;
 		v->p = p;
 		v->n = n;
-		for (uint32_t i = 0; i < n; i++) {
-			uint32_t len;
-			if (get32(&p, end, &len) || (size_t)(end - p) < len)
-				goto trunc;
-			if (!utf8_valid(p, len)) {
-				err_set(e, "invalid UTF-8 in list field '%s'", f->fields[v->field].name);
-				return -1;
-			}
-			p += len;
-			if (type == PEA_MAP) {
-				if (end - p < 8)
+		{
+			/* Items of a strlist whose lengths are one-byte varints
+			 * (ASCII bytes) are checked in one pass over their whole
+			 * run: an ASCII byte cannot complete or continue a
+			 * sequence, so the run is valid exactly when every item
+			 * is.  `run` is the start of the run not yet checked. */
+			const uint8_t *run = type == PEA_STRLIST ? p : NULL;
+			for (uint32_t i = 0; i < n; i++) {
+				uint32_t len;
+				const uint8_t *q = p;
+				if (get32(&p, end, &len) || (size_t)(end - p) < len)
 					goto trunc;
-				p += 8;
+				if (run && p - q != 1) {
+					if (!utf8_valid(run, (size_t)(q - run)))
+						goto bad_list;
+					run = NULL;
+				}
+				if (!run && !utf8_valid(p, len))
+					goto bad_list;
+				p += len;
+				if (type == PEA_MAP) {
+					if (end - p < 8)
+						goto trunc;
+					p += 8;
+				}
 			}
+			if (run && !utf8_valid(run, (size_t)(p - run)))
+				goto bad_list;
 		}
 		break;
 	case PEA_INTS:
@@ -403,6 +417,9 @@ static int parse_val(pea_frame *f, const uint8_t *base, const uint8_t **pp,
 	return 0;
 trunc:
 	err_set(e, "field '%s' runs past the end of the payload", f->fields[v->field].name);
+	return -1;
+bad_list:
+	err_set(e, "invalid UTF-8 in list field '%s'", f->fields[v->field].name);
 	return -1;
 }
 

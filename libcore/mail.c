@@ -32,6 +32,7 @@ void mail_release(struct mail_msg *m)
 	buf_release(&m->from);
 	buf_release(&m->date);
 	buf_release(&m->text);
+	buf_release(&m->headers);
 }
 
 static int hexv(int c)
@@ -397,12 +398,45 @@ static int entity(struct walk *w, const uint8_t *p, size_t n, int depth)
 	return 1;
 }
 
+/* Every header field as "Name: value" on a line of its own: folded lines
+ * joined, encoded words decoded, the whole valid UTF-8. */
+static void all_headers(const uint8_t *p, size_t n, struct mail_msg *m)
+{
+	size_t i = 0;
+	struct buf field = BUF_INIT;
+	while (i < n) {
+		size_t e = i;
+		while (e < n && p[e] != '\n')
+			e++;
+		buf_reset(&field);
+		buf_add(&field, p + i, e - i);
+		/* continuation lines start with blank space */
+		while (e + 1 < n && (p[e + 1] == ' ' || p[e + 1] == '\t')) {
+			size_t c = e + 1;
+			e = c;
+			while (e < n && p[e] != '\n')
+				e++;
+			buf_add(&field, p + c, e - c);
+		}
+		for (size_t k = 0; k < field.len; k++)
+			if (field.p[k] == '\r' || field.p[k] == '\t')
+				field.p[k] = ' ';
+		if (field.len) {
+			decode_header((const char *)field.p, field.len, &m->headers, &m->bad_chars);
+			buf_addc(&m->headers, '\n');
+		}
+		i = e + 1;
+	}
+	buf_release(&field);
+}
+
 void mail_parse(const uint8_t *p, size_t n, struct mail_msg *m)
 {
 	buf_reset(&m->subject);
 	buf_reset(&m->from);
 	buf_reset(&m->date);
 	buf_reset(&m->text);
+	buf_reset(&m->headers);
 	m->attachments = m->parts = 0;
 	m->bad_chars = 0;
 	size_t hl, bo;
@@ -422,6 +456,7 @@ void mail_parse(const uint8_t *p, size_t n, struct mail_msg *m)
 		}
 	}
 	buf_release(&v);
+	all_headers(p, hl, m);
 	struct walk w = {m, MAIL_MAX_PARTS};
 	entity(&w, p, n, 0);
 }

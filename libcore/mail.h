@@ -3,7 +3,9 @@
  * A message's text is what its author wrote: text/plain parts preferred
  * (multipart/alternative), text/html converted to text when it is the only
  * rendering, quoted-printable and base64 decoded, every charset converted
- * to UTF-8, RFC 2047 encoded words in Subject and From decoded.
+ * to UTF-8, RFC 2047 encoded words in Subject and From decoded.  The
+ * header block is kept too (headers): routing and mailer lines are much of
+ * what tells spam from ham.
  * Attachments are skipped but counted.  Parsing is lenient (real mail is
  * often malformed) and bounded: nesting depth, part count and sizes. */
 #ifndef PEA_MAIL_H
@@ -16,6 +18,7 @@
 
 struct mail_msg {
 	struct buf subject, from, date, text;
+	struct buf headers; /* the top-level header fields, one a line, unfolded and decoded */
 	int attachments, parts;
 	long bad_chars;
 };

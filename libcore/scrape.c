@@ -315,6 +315,7 @@ static void emit(scraper *s, struct sdoc *d)
 		put_buf(fb, "from", &d->m.from);
 		put_buf(fb, "date", &d->m.date);
 		fb_int(fb, fb_xfield(fb, "attachments", PEA_INT), d->m.attachments);
+		put_buf(fb, "headers", &d->m.headers);
 		put_str(fb, "text", d->m.text.p, d->m.text.len);
 	} else if (d->kind != K_NONE && !d->error) {
 		put_buf(fb, "title", &d->h.title);

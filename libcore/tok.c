@@ -1,8 +1,8 @@
 /* tok.c - see tok.h.
  *
- * Speed comes from treating ASCII as the common case: ASCII bytes are folded
- * with a table and classified with another, and only the non-ASCII islands
- * of a text go through utf8proc (an island takes the ASCII character before
+ * Speed comes from treating ASCII as the common case: an ASCII text is
+ * case-folded eight bytes at a time and classified with a table, and only
+ * the non-ASCII islands of other texts go through utf8proc (an island takes the ASCII character before
  * it along, since a combining mark may compose with it).  Everything the
  * settings imply is compiled once in struct tok; per-thread state only
  * holds scratch space, so tokenizing allocates nothing in the steady state. */
@@ -181,6 +181,7 @@ struct tok_state {
 	struct buf text;
 	uint32_t n;
 	int over; /* a token was refused: the bound was reached */
+	int slack; /* the text being split has 16 readable bytes past its end */
 	uint32_t get_i; /* tok_get's cursor */
 	size_t get_off;
 };
@@ -586,11 +587,12 @@ static int email_local(uint8_t c)
 }
 
 /* e-mail address at p: its length, or 0 */
-static size_t email_len(const uint8_t *p, size_t n)
+static size_t email_len(const uint8_t *p, size_t n, size_t *run)
 {
 	size_t i = 0;
 	while (i < n && email_local(p[i]))
 		i++;
+	*run = i; /* no address starts later in this run either */
 	if (!i || i >= n || p[i] != '@')
 		return 0;
 	size_t d = ++i, lastdot = 0;
@@ -611,20 +613,22 @@ static size_t email_len(const uint8_t *p, size_t n)
 
 /* --------------------------------------------------------------- output */
 
-/* Append a token (folding ASCII case when asked); returns the offset of
- * its bytes in s->text, or -1 when the record's bound is reached. */
-static inline int64_t put(struct tok_state *s, const char *src, size_t n, int fold)
+/* how put copies a token */
+enum { COPY, COPY_SLACK /* src is in a text with 16 bytes of slack */ };
+
+/* Append a token; returns the offset of its bytes in s->text, or -1 when
+ * the record's bound is reached. */
+static inline int64_t put(struct tok_state *s, const char *src, size_t n, int how)
 {
 	if (PEA_UNLIKELY(s->text.len + n + 5 > TOK_MAX_BYTES)) {
 		s->over = 1;
 		return -1;
 	}
-	uint8_t *p = buf_grow(&s->text, n + 5);
+	uint8_t *p = buf_grow(&s->text, n + 5 + 16);
 	size_t k = n < 0x80 ? (*p = (uint8_t)n, 1) : vi_put(p, n);
 	p += k;
-	if (fold)
-		for (size_t i = 0; i < n; i++)
-			p[i] = ascii_lower[(uint8_t)src[i]];
+	if (how == COPY_SLACK && n <= 16)
+		memcpy(p, src, 16); /* a fixed size: two moves, no call */
 	else
 		memcpy(p, src, n);
 	int64_t off = (int64_t)(s->text.len + k);
@@ -654,7 +658,7 @@ static void word_ref(struct tok_state *s, int64_t off, size_t n)
 
 /* A raw token through the filters into the record's tokens.  `whole`
  * marks URLs (1) and e-mail addresses (2), neither stopped nor stemmed. */
-static void take(struct tok_state *s, const char *p, size_t n, int whole, int fold)
+static void take(struct tok_state *s, const char *p, size_t n, int whole, int how)
 {
 	const struct tok_opts *o = &s->t->o;
 	size_t start = s->text.len;
@@ -663,9 +667,9 @@ static void take(struct tok_state *s, const char *p, size_t n, int whole, int fo
 		return;
 	if (whole) {
 		if (o->fold_urls)
-			off = whole == 1 ? put(s, TOK_URL, 5, 0) : put(s, TOK_EMAIL, 7, 0);
+			off = whole == 1 ? put(s, TOK_URL, 5, COPY) : put(s, TOK_EMAIL, 7, COPY);
 		else
-			off = put(s, p, n, fold);
+			off = put(s, p, n, how);
 		if (off >= 0 && s->keep_words) {
 			n = s->text.len - (size_t)off;
 			word_ref(s, off, n);
@@ -676,13 +680,13 @@ static void take(struct tok_state *s, const char *p, size_t n, int whole, int fo
 		}
 		return;
 	}
-	off = put(s, p, n, fold);
+	off = put(s, p, n, how);
 	if (off < 0)
 		return;
 	const char *q = (const char *)s->text.p + off;
 	if (o->fold_numbers && all_digits(q, n)) {
 		unput(s, start);
-		off = put(s, TOK_NUM, 5, 0);
+		off = put(s, TOK_NUM, 5, COPY);
 		n = 5;
 		if (s->stemmer && o->char_hi)
 			buf_add(&s->wraw, TOK_NUM, 5);
@@ -705,7 +709,7 @@ static void take(struct tok_state *s, const char *p, size_t n, int whole, int fo
 			if (st) {
 				unput(s, start);
 				n = (size_t)sb_stemmer_length(s->stemmer);
-				off = put(s, (const char *)st, n, 0);
+				off = put(s, (const char *)st, n, COPY);
 			}
 		}
 	}
@@ -736,7 +740,7 @@ static void char_grams(struct tok_state *s, const char *w, size_t wn)
 			while (j < need && (b[j] & 0xc0) == 0x80)
 				j++;
 			if (len >= o->char_lo && !(len == 1 && (i == 0 || j == need)))
-				put(s, (const char *)b + i, j - i, 0);
+				put(s, (const char *)b + i, j - i, COPY);
 		}
 	}
 	if (b != stackbuf)
@@ -815,10 +819,11 @@ static inline size_t ascii_word_end(const uint8_t *p, size_t n, size_t i)
 	return i;
 }
 
-static void words_default(struct tok_state *s, const uint8_t *p, size_t n, int fold)
+static void words_default(struct tok_state *s, const uint8_t *p, size_t n, int how)
 {
 	const uint8_t *at = memchr(p, '@', n);
 	size_t next_at = at ? (size_t)(at - p) : n;
+	size_t no_email = 0; /* no e-mail address starts before this */
 	size_t i = 0;
 	while (i < n) {
 		/* skip to a word character */
@@ -849,23 +854,26 @@ static void words_default(struct tok_state *s, const uint8_t *p, size_t n, int f
 					at = memchr(p + i, '@', n - i);
 					next_at = at ? (size_t)(at - p) : n;
 				}
-				if (next_at < n) {
-					k = email_len(p + i, n - i);
+				if (next_at < n && i >= no_email) {
+					size_t run;
+					k = email_len(p + i, n - i, &run);
 					kind = 2;
+					if (!k)
+						no_email = i + run;
 				}
 			}
 			if (k) {
-				take(s, (const char *)p + i, k, kind, fold);
+				take(s, (const char *)p + i, k, kind, how);
 				i += k;
 				continue;
 			}
 		}
-		take(s, (const char *)p + i, e - i, 0, fold);
+		take(s, (const char *)p + i, e - i, 0, how);
 		i = e;
 	}
 }
 
-static void words_split(struct tok_state *s, const uint8_t *p, size_t n, int fold)
+static void words_split(struct tok_state *s, const uint8_t *p, size_t n, int how)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -883,16 +891,17 @@ static void words_split(struct tok_state *s, const uint8_t *p, size_t n, int fol
 			j += k;
 		}
 		int kind = 0;
+		size_t run;
 		if (url_len(p + i, j - i) == j - i)
 			kind = 1;
-		else if (email_len(p + i, j - i) == j - i)
+		else if (email_len(p + i, j - i, &run) == j - i)
 			kind = 2;
-		take(s, (const char *)p + i, j - i, kind, fold);
+		take(s, (const char *)p + i, j - i, kind, how);
 		i = j;
 	}
 }
 
-static int words_pattern(struct tok_state *s, const uint8_t *p, size_t n, int fold, struct pea_err *e)
+static int words_pattern(struct tok_state *s, const uint8_t *p, size_t n, int how, struct pea_err *e)
 {
 	PCRE2_SIZE off = 0;
 	while (off <= n) {
@@ -907,7 +916,7 @@ static int words_pattern(struct tok_state *s, const uint8_t *p, size_t n, int fo
 		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
 		if (ov[1] > ov[0]) {
-			take(s, (const char *)p + ov[0], ov[1] - ov[0], 0, fold);
+			take(s, (const char *)p + ov[0], ov[1] - ov[0], 0, how);
 			off = ov[1];
 		} else {
 			/* an empty match: step over one character */
@@ -918,6 +927,27 @@ static int words_pattern(struct tok_state *s, const uint8_t *p, size_t n, int fo
 		}
 	}
 	return 0;
+}
+
+/* ASCII text lower-cased into b, 8 bytes at a time, with 16 bytes of
+ * slack after it: a byte in A..Z is the one whose +0x3f carries into the
+ * top bit while its +0x25 does not (no byte is over 0x7f, so no carry
+ * crosses into the next byte) */
+static void ascii_fold_into(struct buf *b, const uint8_t *p, size_t n)
+{
+	buf_reset(b);
+	uint8_t *d = buf_grow(b, n + 16);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, hi = 0x8080808080808080ull;
+		memcpy(&w, p + i, 8);
+		uint64_t upper = (w + 0x3f3f3f3f3f3f3f3full) & ~(w + 0x2525252525252525ull) & hi;
+		w |= upper >> 2;
+		memcpy(d + i, &w, 8);
+	}
+	for (; i < n; i++)
+		d[i] = ascii_lower[p[i]];
+	b->len = n;
 }
 
 static int is_ascii(const uint8_t *p, size_t n)
@@ -938,12 +968,16 @@ int tok_add(struct tok_state *s, const char *ps, size_t n, uint64_t *repaired, s
 {
 	const struct tok *t = s->t;
 	const uint8_t *p = (const uint8_t *)ps;
-	int fold = 0;
-	if (is_ascii(p, n)) {
-		/* NFKC leaves ASCII alone and case folding is a table */
-		fold = !t->o.keep_case && !t->o.no_normalize;
+	s->slack = 0;
+	if (is_ascii(p, n) && (t->o.keep_case || t->o.no_normalize)) {
+		/* NFKC leaves ASCII alone: the text as it is */
+	} else if (is_ascii(p, n)) {
+		/* and case folding of ASCII is a few operations a word */
+		ascii_fold_into(&s->norm, p, n);
+		p = s->norm.p;
+		s->slack = 1;
 	} else {
-		if (!utf8_valid(p, n)) {
+		if (!is_ascii(p, n) && !utf8_valid(p, n)) {
 			buf_reset(&s->rep);
 			size_t k = utf8_repair(&s->rep, p, n);
 			if (repaired)
@@ -952,20 +986,23 @@ int tok_add(struct tok_state *s, const char *ps, size_t n, uint64_t *repaired, s
 			n = s->rep.len;
 		}
 		normalize_into(t, s, (const char *)p, n, &s->norm);
+		buf_grow(&s->norm, 16);
 		p = s->norm.p;
 		n = s->norm.len;
+		s->slack = 1;
 	}
+	int how = s->slack ? COPY_SLACK : COPY;
 	size_t text_start = s->text.len;
 	uint32_t n_before = s->n;
 	s->wn = 0;
 	buf_reset(&s->wraw);
 	if (t->re) {
-		if (words_pattern(s, p, n, fold, e))
+		if (words_pattern(s, p, n, how, e))
 			return -1;
 	} else if (t->o.split) {
-		words_split(s, p, n, fold);
+		words_split(s, p, n, how);
 	} else {
-		words_default(s, p, n, fold);
+		words_default(s, p, n, how);
 	}
 	if (s->keep_words && !s->over)
 		grams(s, text_start, n_before);

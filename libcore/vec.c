@@ -23,8 +23,10 @@
 #define VEC_FORMAT 1
 /* the namespace tag of numeric features in term tables */
 #define NS_NUMERIC 255
-/* distinct terms a table may hold: past it fitting fails and names stop */
+/* distinct terms a table may hold: past it fitting fails */
 #define TT_MAX (1u << 26)
+/* distinct tokens a thread records names of (about 1 GiB) */
+#define NAMES_MAX (1u << 24)
 
 /* ------------------------------------------------------------ sorting */
 
@@ -93,6 +95,7 @@ struct ttab {
 	struct tent *e;
 	uint32_t n, cap;
 	struct buf str;
+	uint32_t max; /* entries allowed */
 	int full;
 };
 
@@ -101,6 +104,7 @@ static void tt_init(struct ttab *t)
 	memset(t, 0, sizeof *t);
 	t->mask = 1023;
 	t->slot = xcalloc(1024, sizeof *t->slot);
+	t->max = TT_MAX;
 	buf_init(&t->str, 0);
 }
 
@@ -138,7 +142,7 @@ static struct tent *tt_get(struct ttab *t, uint64_t h, int ns, const char *p, si
 		if (e->h == h && e->ns == ns && e->len == n && !memcmp(t->str.p + e->off, p, n))
 			return e;
 	}
-	if (t->n >= TT_MAX) {
+	if (t->n >= t->max) {
 		t->full = 1;
 		return NULL;
 	}
@@ -378,20 +382,6 @@ static json_object *load_meta(const struct model *m, const char *kind, struct pe
 	return o;
 }
 
-/* a model file of the given kind and its meta, or NULL with e set */
-static struct model *open_kind(const char *path, const char *kind, json_object **meta, struct pea_err *e)
-{
-	struct model *m = model_open(path, e);
-	if (!m)
-		return NULL;
-	*meta = load_meta(m, kind, e);
-	if (!*meta) {
-		model_close(m);
-		return NULL;
-	}
-	return m;
-}
-
 static void compute_idf(struct vec *v, uint64_t n)
 {
 	v->idf = xmalloc(xmul(n, sizeof *v->idf));
@@ -437,12 +427,28 @@ static int64_t vocab_find(const struct vec *v, uint64_t h, int ns, const char *p
 	}
 }
 
+static struct vec *vec_from_model(struct model *m, struct pea_err *e);
+
 struct vec *vec_load(const char *path, struct pea_err *e)
 {
-	json_object *meta;
-	struct model *m = open_kind(path, "vectorizer", &meta, e);
-	if (!m)
+	struct model *m = model_open(path, e);
+	return m ? vec_from_model(m, e) : NULL;
+}
+
+struct vec *vec_from_bytes(const void *p, size_t n, struct pea_err *e)
+{
+	struct model *m = model_from_bytes(p, n, e);
+	return m ? vec_from_model(m, e) : NULL;
+}
+
+/* takes m, closing it on failure */
+static struct vec *vec_from_model(struct model *m, struct pea_err *e)
+{
+	json_object *meta = load_meta(m, "vectorizer", e);
+	if (!meta) {
+		model_close(m);
 		return NULL;
+	}
 	struct vec *v = xcalloc(1, sizeof *v);
 	v->m = m;
 	struct vec_opts *o = &v->o;
@@ -559,8 +565,10 @@ struct vec_thread *vec_thread_new(const struct vec *v, int names)
 	struct vec_thread *t = xcalloc(1, sizeof *t);
 	t->v = v;
 	t->names = names && !v->o.vocab;
-	if (t->names)
+	if (t->names) {
 		tt_init(&t->nt);
+		t->nt.max = NAMES_MAX;
+	}
 	t->numcache = xcalloc((size_t)v->o.numeric.n + 1, sizeof *t->numcache);
 	t->numcn = xcalloc((size_t)v->o.numeric.n + 1, sizeof *t->numcn);
 	t->numseen = xcalloc((size_t)v->o.numeric.n + 1, sizeof *t->numseen);
@@ -1065,6 +1073,7 @@ struct nm {
 	const char *p;
 	uint32_t len;
 	uint8_t ns;
+	int8_t sign; /* -1: a signed hash subtracts the token from the feature */
 };
 
 static int nm_cmp(const void *a, const void *b)
@@ -1097,7 +1106,7 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	if (v->o.vocab) {
 		list = xmalloc(xmul((size_t)v->nterms + 1, sizeof *list));
 		for (uint32_t t = 0; t < v->nterms; t++)
-			list[n++] = (struct nm){t, v->df[t], v->terms + v->toff[t], v->toff[t + 1] - v->toff[t], v->tns[t]};
+			list[n++] = (struct nm){t, v->df[t], v->terms + v->toff[t], v->toff[t + 1] - v->toff[t], v->tns[t], 1};
 	} else {
 		for (int k = 0; k < nt; k++) {
 			const struct ttab *u = &th[k]->nt;
@@ -1115,7 +1124,8 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 		}
 		list = xmalloc(xmul((size_t)all.n + 1, sizeof *list));
 		for (uint32_t i = 0; i < all.n; i++)
-			list[n++] = (struct nm){all.e[i].idx, all.e[i].cf, tt_str(&all, &all.e[i]), all.e[i].len, all.e[i].ns};
+			list[n++] = (struct nm){all.e[i].idx, all.e[i].cf, tt_str(&all, &all.e[i]), all.e[i].len, all.e[i].ns,
+						(int8_t)(!v->o.unsigned_hash && (all.e[i].h >> 63) ? -1 : 1)};
 	}
 	/* numeric features, by name */
 	struct buf numtext = BUF_INIT;
@@ -1157,12 +1167,14 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	list = xrealloc(list, xmul(n + nnum + 1, sizeof *list));
 	for (size_t i = 0; i < nnum; i++)
 		list[n++] = (struct nm){numidx[i], UINT64_MAX, (const char *)numtext.p + numoff[i],
-					(uint32_t)(numoff[i + 1] - numoff[i]), NS_NUMERIC};
+					(uint32_t)(numoff[i + 1] - numoff[i]), NS_NUMERIC, 1};
 	qsort(list, n, sizeof *list, nm_cmp);
-	uint32_t *index = xmalloc(xmul(n + 1, 4)), *off = xmalloc(xmul(n + 2, 4));
+	uint32_t *index = xmalloc(xmul(n + 1, 4)), *off = xmalloc(xmul(n + 2, 4)), *first = xmalloc(xmul(n + 2, 4));
+	int8_t *sign = xmalloc(n + 1);
 	struct buf names = BUF_INIT;
-	size_t nf = 0;
-	off[0] = 0;
+	size_t nf = 0, ns = 0;
+	int negative = 0;
+	off[0] = first[0] = 0;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		int kept = 0;
@@ -1172,8 +1184,11 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 			if (kept++)
 				buf_addc(&names, '\n');
 			name_text(v, &names, list[j].ns, list[j].p, list[j].len);
+			sign[ns++] = list[j].sign;
+			negative |= list[j].sign < 0;
 		}
 		index[nf] = list[i].idx;
+		first[nf + 1] = (uint32_t)ns;
 		off[++nf] = (uint32_t)names.len;
 		i = j;
 		if (names.len > UINT32_MAX / 2)
@@ -1191,35 +1206,46 @@ void vec_names_write(const struct vec *v, struct vec_thread *const *th, int nt, 
 	mw_add(w, "index", index, 4 * nf);
 	mw_add(w, "off", off, 4 * (nf + 1));
 	mw_add(w, "names", names.p, names.len);
+	if (negative) {
+		mw_add(w, "first", first, 4 * (nf + 1));
+		mw_add(w, "sign", sign, ns);
+	}
 	mw_write(w, path);
 	mw_free(w);
 	json_object_put(meta);
 	free(list);
 	free(index);
 	free(off);
+	free(first);
+	free(sign);
 	free(numoff);
 	free(numidx);
 	buf_release(&numtext);
 	buf_release(&names);
 	tt_release(&all);
 	if (incomplete)
-		warning("%s: more than %u distinct tokens; later ones have no name", path, TT_MAX);
+		warning("%s: more than %u distinct tokens; later ones have no name", path, NAMES_MAX);
 }
 
 struct vec_names {
 	struct model *m;
 	char *fspace;
-	const uint32_t *index, *off;
+	const uint32_t *index, *off, *first;
 	const char *names;
+	const int8_t *sign;
 	uint32_t n;
 };
 
 struct vec_names *vec_names_open(const char *path, struct pea_err *e)
 {
-	json_object *meta;
-	struct model *m = open_kind(path, "feature-names", &meta, e);
+	struct model *m = model_open(path, e);
 	if (!m)
 		return NULL;
+	json_object *meta = load_meta(m, "feature-names", e);
+	if (!meta) {
+		model_close(m);
+		return NULL;
+	}
 	struct vec_names *v = xcalloc(1, sizeof *v);
 	v->m = m;
 	const char *fs = jstr(meta, "fspace");
@@ -1234,6 +1260,15 @@ struct vec_names *vec_names_open(const char *path, struct pea_err *e)
 		 v->off[v->n] == nn;
 	for (uint32_t i = 0; ok && i < v->n; i++)
 		ok = v->off[i + 1] >= v->off[i] && (!i || v->index[i] > v->index[i - 1]);
+	size_t nfirst, nsign;
+	v->first = model_section(m, "first", &nfirst);
+	v->sign = model_section(m, "sign", &nsign);
+	if (ok && (v->first || v->sign)) {
+		ok = v->first && v->sign && nfirst == 4 * ((size_t)v->n + 1) && v->first[0] == 0 &&
+		     v->first[v->n] == nsign;
+		for (uint32_t i = 0; ok && i < v->n; i++)
+			ok = v->first[i + 1] >= v->first[i];
+	}
 	if (!ok) {
 		err_set(e, "feature-names sections do not agree");
 		vec_names_close(v);
@@ -1253,7 +1288,8 @@ void vec_names_close(struct vec_names *n)
 
 const char *vec_names_fspace(const struct vec_names *n) { return n->fspace; }
 
-const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len)
+/* the position of a feature in the index, or n->n */
+static uint32_t names_find(const struct vec_names *n, uint32_t index)
 {
 	uint32_t lo = 0, hi = n->n;
 	while (lo < hi) {
@@ -1263,10 +1299,25 @@ const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len
 		else
 			hi = mid;
 	}
-	if (lo == n->n || n->index[lo] != index)
+	return lo < n->n && n->index[lo] == index ? lo : n->n;
+}
+
+const int8_t *vec_names_signs(const struct vec_names *n, uint32_t index, uint32_t *count)
+{
+	uint32_t i = n->sign ? names_find(n, index) : n->n;
+	if (i == n->n)
 		return NULL;
-	*len = n->off[lo + 1] - n->off[lo];
-	return n->names + n->off[lo];
+	*count = n->first[i + 1] - n->first[i];
+	return n->sign + n->first[i];
+}
+
+const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len)
+{
+	uint32_t i = names_find(n, index);
+	if (i == n->n)
+		return NULL;
+	*len = n->off[i + 1] - n->off[i];
+	return n->names + n->off[i];
 }
 
 /* ---------------------------------------------------------------- show */
@@ -1288,11 +1339,19 @@ void vec_show(const char *path, struct buf *out)
 	if (!v && !(nm = vec_names_open(path, &e)))
 		die("%s: %s", path, e.msg);
 	if (nm) {
-		buf_adds(out, "feature\tnames\n");
+		buf_adds(out, nm->sign ? "feature\tnames (- before a name: the token subtracts)\n" : "feature\tnames\n");
 		for (uint32_t i = 0; i < nm->n; i++) {
+			uint32_t item = 0;
 			buf_addf(out, "%u\t", nm->index[i]);
-			for (uint32_t k = nm->off[i]; k < nm->off[i + 1]; k++)
-				buf_addc(out, nm->names[k] == '\n' ? '\t' : (uint8_t)nm->names[k]);
+			for (uint32_t k = nm->off[i]; k <= nm->off[i + 1]; k++) {
+				if (k == nm->off[i] || nm->names[k - 1] == '\n') {
+					if (nm->sign && nm->sign[nm->first[i] + item] < 0)
+						buf_addc(out, '-');
+					item++;
+				}
+				if (k < nm->off[i + 1])
+					buf_addc(out, nm->names[k] == '\n' ? '\t' : (uint8_t)nm->names[k]);
+			}
 			buf_addc(out, '\n');
 		}
 		vec_names_close(nm);

@@ -50,6 +50,8 @@ struct vec;
 struct vec *vec_new(const struct vec_opts *o, struct pea_err *e);
 /* A vectorizer model file (as --fit writes). */
 struct vec *vec_load(const char *path, struct pea_err *e);
+/* The same from the file's bytes in memory (copied). */
+struct vec *vec_from_bytes(const void *p, size_t n, struct pea_err *e);
 void vec_free(struct vec *v);
 const struct vec_opts *vec_options(const struct vec *v);
 /* The feature space, exactly: "hash:xxh3:bits=20:signed:f=tokens:w=count:n=none"
@@ -88,6 +90,11 @@ void vec_names_close(struct vec_names *n);
 const char *vec_names_fspace(const struct vec_names *n);
 /* the names of a feature, '\n'-separated, or NULL */
 const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len);
+/* The sign of each name of a feature, in the same order: -1 where signed
+ * hashing subtracts the token's count from the feature (so a weight w of
+ * the feature is -w for that token), else +1.  NULL when every name of the
+ * file adds (vocabularies, unsigned hashing). */
+const int8_t *vec_names_signs(const struct vec_names *n, uint32_t index, uint32_t *count);
 
 /* Print a model or names file readably (--show). */
 void vec_show(const char *path, struct buf *out);

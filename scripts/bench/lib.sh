@@ -2,7 +2,9 @@
 #
 #   bench_install PKG...        apt-get the anchors this benchmark needs
 #   measure RUNS CMD...         run CMD RUNS times (after one warm-up); sets
-#                               WALL (median seconds) and RSS (median peak KB)
+#                               WALL (median seconds), RSS (median peak KB)
+#                               and CPU (median user + system seconds, which
+#                               other work on the machine disturbs less)
 #   mbps BYTES SECONDS          throughput in MB/s (10^6 bytes)
 #
 # Figures are whole-process wall time and peak resident set size from GNU
@@ -31,11 +33,12 @@ measure() {
 	: > "$BENCH_DIR/.times"
 	i=0
 	while [ $i -lt "$runs" ]; do
-		/usr/bin/time -f "%e %M" -a -o "$BENCH_DIR/.times" "$@" >/dev/null 2>/dev/null
+		/usr/bin/time -f "%e %M %U %S" -a -o "$BENCH_DIR/.times" "$@" >/dev/null 2>/dev/null
 		i=$((i + 1))
 	done
 	WALL=$(sort -n -k1,1 "$BENCH_DIR/.times" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	RSS=$(sort -n -k2,2 "$BENCH_DIR/.times" | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}')
+	CPU=$(awk '{print $3 + $4}' "$BENCH_DIR/.times" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 }
 
 mbps() {

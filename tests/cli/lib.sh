@@ -33,7 +33,9 @@ _report() { # pass|fail, description
 
 # t DESCRIPTION SCRIPT: passes when SCRIPT (run by bash -e) exits 0
 t() {
-	if (set -e; eval "$2") > "$TMP/.out" 2>&1; then
+	# not inside `if`: there, bash would ignore set -e in the subshell too
+	(set -e; eval "$2") > "$TMP/.out" 2>&1
+	if [ $? = 0 ]; then
 		_report pass "$1"
 	else
 		_report fail "$1"

@@ -35,4 +35,8 @@ t 'pea-format(5) and pea(1) render cleanly' '
 		test ! -s warn.txt || { cat warn.txt; false; }
 	done
 '
+t 'test scripts assert with simple commands (set -e skips negations and and-lists)' '
+	bad=$(grep -n " && \|^[[:space:]]*! " "$PEA_SRC"/tests/cli/t-*.sh | grep -v "\bif \|||\|&& break\|\[ \$[a-z]* = [a-z]* \] &&" || true)
+	test -z "$bad" || { echo "$bad"; false; }
+'
 done_testing

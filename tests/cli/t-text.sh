@@ -34,7 +34,7 @@ t 'JSON Lines and pea records in, other fields pass through' '
 	pea tokenize --to words --json a.pea | grep -q "\"words\":\[\"cats\"\]"'
 t 'invalid UTF-8 becomes U+FFFD, counted once, record kept' '
 	pea tokenize --split --json bad.txt > out 2> err
-	grep -q "\"tokens\":\[\"café\",\"bad\",\"\xef\xbf\xbd\",\"byte\"\]" out
+	grep -qF "\"tokens\":[\"café\",\"bad\",\"$(printf "\357\277\275")\",\"byte\"]" out
 	test "$(cat err)" = "pea-tokenize: warning: 1 invalid UTF-8 sequence replaced by U+FFFD"'
 t 'invalid UTF-8 in JSON Lines is repaired too' '
 	printf "{\"text\":\"ok \xff go\"}\n" > bad.jsonl
@@ -123,13 +123,26 @@ t 'fitting is deterministic: the same model on 1 and 2 threads' '
 	cmp a.sum b.sum'
 t 'hashing names: which tokens hit which feature' '
 	pea vectorize --names h.names tok.pea > /dev/null
-	pea vectorize --show h.names | grep -q "^474314	hello$"'
+	pea vectorize --show h.names > hn.txt
+	grep -q "^474314	hello$" hn.txt
+	grep -q "^469925	-world$" hn.txt'
 t 'fitting from a pipe, in a pipeline' '
 	pea tokenize --binary two.txt | pea vectorize --weight bm25 --fit b.model | pea count | grep -qx 2'
+t 'fields in namespaces of their own' '
+	printf "{\"title\":\"Cats\",\"text\":\"cats\"}\n" | pea tokenize -f title --to title_tokens |
+		pea tokenize -f text | pea vectorize -f title_tokens -f tokens --unsigned --json > ns.jsonl
+	grep -q "\"features\":{\"[0-9]*\":1.0,\"[0-9]*\":1.0}" ns.jsonl
+	grep -q "\"fspace\":\"hash:xxh3:bits=20:unsigned:f=title_tokens,tokens:w=count:n=none\"" ns.jsonl'
 t 'numeric fields as features' '
 	printf "{\"tokens\":[\"a\"],\"price\":2.5,\"dense\":[1,0,3]}\n" | pea vectorize --numeric price,dense --json |
 		grep -q "\"features\":{\"[0-9]*\":[-0-9.]*,\"[0-9]*\":[0-9.]*,\"[0-9]*\":[0-9.]*,\"[0-9]*\":[0-9.]*},\"fspace\":\"hash:xxh3:bits=20:signed:f=tokens:num=price,dense:w=count:n=none\""'
 
+t 'tabular data: CSV columns as features, hashed or in a vocabulary' '
+	printf "name,a,b\nx,1,2.5\ny,0,-1\n" > x.csv
+	pea vectorize --numeric a,b --json x.csv | grep -c "\"features\":{\"[0-9]*\":[-0-9.]*" | grep -qx 2
+	pea vectorize --vocab --numeric a,b --fit xv.model --json x.csv > xv.jsonl
+	head -1 xv.jsonl | grep -q "\"features\":{\"0\":1.0,\"1\":2.5}"
+	tail -1 xv.jsonl | grep -q "\"features\":{\"1\":-1.0}"'
 t_err 'tokens are needed' 1 \
 	"pea-vectorize: two.txt: line 1: no field 'tokens' (run pea tokenize first, or name the tokens with -f)" \
 	pea vectorize two.txt

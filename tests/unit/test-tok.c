@@ -1,5 +1,6 @@
 /* Unit tests of tok.c: normalization, Unicode edge cases, the ASCII fast
  * path, invalid bytes, filters and n-grams. */
+#include "rng.h"
 #include "tap.h"
 #include "tok.h"
 
@@ -93,6 +94,7 @@ int main(void)
 	       "a URL is one token, trailing dot left out");
 	is_str(toks(&d, "mail John.Smith+x@mail.example.org, please"), "mail|john.smith+x@mail.example.org|please",
 	       "an e-mail address is one token");
+	is_str(toks(&d, "See HTTP://X.org/A"), "see|http://x.org/a", "an upper-case URL, folded, is one token");
 	is_str(toks(&d, "a@b not@mail x.y"), "a|b|not|mail|x|y", "no address without a dotted domain");
 	o = d;
 	o.fold_urls = 1;
@@ -122,6 +124,9 @@ int main(void)
 	o.pattern = "\\p{Lu}\\p{Ll}+";
 	o.keep_case = 1;
 	is_str(toks(&o, "Alpha beta Gamma \xc3\x89t\xc3\xa9"), "Alpha|Gamma|\xc3\x89t\xc3\xa9", "--pattern with Unicode properties");
+	o = d;
+	o.pattern = "[a-z]+";
+	is_str(toks(&o, "Hello WORLD"), "hello|world", "a pattern sees case-folded text (ASCII too)");
 	o.pattern = "(";
 	ok(!strncmp(toks(&o, "x"), "error: pattern error at offset 1", 32), "a bad pattern is refused");
 	o = d;
@@ -181,6 +186,55 @@ int main(void)
 		big[at] = 0;
 		const char *r = toks(&d, big);
 		ok(!strncmp(r, "\xc3\xa9t\xc3\xa9|\xc3\xa9t\xc3\xa9|", 12), "a long text of accented words");
+	}
+	/* random bytes under every option: no crash, every token valid UTF-8 */
+	{
+		struct pea_err e;
+		struct rng r;
+		rng_seed(&r, 7);
+		static const char alphabet[] = "aZ9_ .,@:/-\xc3\xa9\xcc\x81\xe6\x9d\xb1\xf0\x9f\x99\x82\xff\xc0\xed\xa0\x80 https://www.x.org a@b.cd 42";
+		struct tok_opts all[3];
+		for (int k = 0; k < 3; k++)
+			all[k] = d;
+		all[0].ngram_hi = 3;
+		all[0].char_lo = 2;
+		all[0].char_hi = 4;
+		all[0].stem = "english";
+		all[0].stopwords = "english";
+		all[0].fold_numbers = all[0].fold_urls = 1;
+		all[1].split = 1;
+		all[1].strip_accents = 1;
+		all[1].ngram_lo = all[1].ngram_hi = 2;
+		all[1].min_len = 2;
+		all[1].max_len = 5;
+		all[2].pattern = "\\w+|\\p{So}";
+		all[2].char_lo = all[2].char_hi = 3;
+		all[2].ngram_lo = all[2].ngram_hi = 0;
+		int bad = 0;
+		for (int k = 0; k < 3; k++) {
+			struct tok *t = tok_new(&all[k], &e);
+			struct tok_state *s = tok_state_new(t);
+			for (int it = 0; it < 300; it++) {
+				char text[400];
+				size_t n = rng_below(&r, sizeof text);
+				for (size_t i = 0; i < n; i++)
+					text[i] = rng_below(&r, 4) ? alphabet[rng_below(&r, sizeof alphabet - 1)]
+								   : (char)rng_below(&r, 256);
+				tok_begin(s);
+				if (tok_add(s, text, n, NULL, &e)) {
+					bad++;
+					continue;
+				}
+				for (uint32_t i = 0; i < tok_count(s); i++) {
+					size_t len;
+					const char *p = tok_get(s, i, &len);
+					bad += !len || !utf8_valid((const uint8_t *)p, len);
+				}
+			}
+			tok_state_free(s);
+			tok_free(t);
+		}
+		is_int(bad, 0, "random bytes under every option give valid, non-empty tokens");
 	}
 	return tap_done();
 }

@@ -33,6 +33,30 @@ static pea_frame *docs(const char *const *d, int n)
 	return f;
 }
 
+/* Does a frame with one strlist of these items decode?  (The builder
+ * does not check UTF-8; the decoder must, item by item or run by run.) */
+static int list_decodes(const char *const *items, const size_t *lens, int n)
+{
+	pea_fb *fb = fb_new();
+	int fid = fb_xfield(fb, "tokens", PEA_STRLIST);
+	fb_begin(fb);
+	fb_list_begin(fb, fid, PEA_STRLIST);
+	for (int i = 0; i < n; i++)
+		fb_list_str(fb, items[i], lens[i]);
+	fb_list_end(fb);
+	fb_end(fb);
+	struct buf b = BUF_INIT;
+	fb_encode(fb, 0, NULL, &b);
+	struct pea_hdr h;
+	struct pea_err e;
+	pea_frame *f = frame_new();
+	int ok = !hdr_parse(b.p, &h, &e) && !frame_load(f, &h, b.p, b.p + PEA_HDR_LEN, NULL, &e);
+	frame_free(f);
+	fb_free(fb);
+	buf_release(&b);
+	return ok;
+}
+
 static struct vec_opts opts(void)
 {
 	struct vec_opts o = {0};
@@ -83,6 +107,29 @@ int main(void)
 	char names[64];
 	snprintf(names, sizeof names, "%s.names", tmpl);
 
+	/* token lists are checked for UTF-8 as a whole where they can be */
+	{
+		static char longok[200], longbad[200];
+		memset(longok, 'x', sizeof longok);
+		memset(longbad, 'y', sizeof longbad);
+		longbad[150] = (char)0xff;
+		const char *good[] = {"caf\xc3\xa9", "", "ok", longok, "\xe6\x97\xa5"};
+		size_t glen[] = {5, 0, 2, sizeof longok, 3};
+		ok(list_decodes(good, glen, 5), "a valid list with short and long items decodes");
+		const char *b1[] = {"ok", "caf\xc3", "fine"};
+		size_t l1[] = {2, 4, 4};
+		ok(!list_decodes(b1, l1, 3), "a truncated sequence in a short item is refused");
+		const char *b2[] = {"a\xc3", "\xa9" "b"};
+		size_t l2[] = {2, 2};
+		ok(!list_decodes(b2, l2, 2), "a sequence split across two items is refused");
+		const char *b3[] = {"\xff", "ok", longok};
+		size_t l3[] = {1, 2, sizeof longok};
+		ok(!list_decodes(b3, l3, 3), "a bad short item before a long one is refused");
+		const char *b4[] = {"ok", longbad, "ok"};
+		size_t l4[] = {2, sizeof longbad, 2};
+		ok(!list_decodes(b4, l4, 3), "a bad long item is refused");
+	}
+
 	/* golden values: XXH3 is frozen by its specification */
 	ok(hash_bytes("", 0, 0) == 0x2d06800538d394c2ull, "XXH3-64 of nothing (the spec's test vector)");
 	uint64_t seed = hash_bytes("tokens", 6, 0);
@@ -108,6 +155,11 @@ int main(void)
 	const char *p = nm ? vec_names_get(nm, 474314, &len) : NULL;
 	ok(p && len == 5 && !memcmp(p, "hello", 5), "bucket 474314 is named hello");
 	ok(nm && !vec_names_get(nm, 1, &len), "an unused bucket has no name");
+	uint32_t cnt = 0;
+	const int8_t *sg = nm ? vec_names_signs(nm, 469925, &cnt) : NULL;
+	ok(sg && cnt == 1 && sg[0] == -1, "world subtracts from its bucket (sign -1)");
+	sg = nm ? vec_names_signs(nm, 474314, &cnt) : NULL;
+	ok(sg && cnt == 1 && sg[0] == 1, "hello adds to its bucket");
 	is_str(nm ? vec_names_fspace(nm) : "", vec_fspace(v), "names carry the feature space");
 	vec_names_close(nm);
 	vec_thread_free(t);
@@ -181,6 +233,7 @@ int main(void)
 	ok(p && len == 1 && *p == 'c', "vocabulary names: feature 2 is c");
 	p = nm ? vec_names_get(nm, 4, &len) : NULL;
 	ok(p && len == 1 && *p == 'x', "numeric feature named after its field");
+	ok(nm && !vec_names_signs(nm, 2, &cnt), "vocabulary names carry no signs");
 	vec_names_close(nm);
 	vec_thread_free(t);
 	vec_free(v);
