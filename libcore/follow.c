@@ -77,7 +77,7 @@ struct source {
 	struct held *held;
 	size_t nheld, capheld, held_bytes;
 	int overflow;
-	uint64_t malformed;
+	uint64_t malformed[2]; /* bad content, too large: the first of each is named */
 };
 
 struct follower {
@@ -290,8 +290,9 @@ static void emit(follower *f, struct source *s, const char *what, struct post *p
 
 static void malformed(follower *f, struct source *s, const char *type, const char *why)
 {
+	int big = !strcmp(type, "stream");
 	f->malformed++;
-	if (!s->malformed++ && !f->o.quiet) {
+	if (!s->malformed[big]++ && !f->o.quiet) {
 		progress_done(&f->prog);
 		warning("%s: malformed %s event skipped: %s", s->url, type, why);
 	}

@@ -19,7 +19,7 @@ S="$U/api/v1/streaming/public"
 # wait_for FILE N: until FILE holds N lines (at most 20 s)
 wait_for() {
 	for _ in $(seq 400); do
-		[ "$(wc -l < "$1")" -ge "$2" ] && return 0
+		if [ "$(wc -l < "$1")" -ge "$2" ]; then return 0; fi
 		sleep 0.05
 	done
 	echo "only $(wc -l < "$1") of $2 records in $1"
