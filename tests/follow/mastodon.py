@@ -6,7 +6,7 @@ timeline it backfills from.
   mastodon.py --port-file F [--token T] [--script S] [--rate R] [--log F]
 
 Posts are published on a clock (--rate per second) once the first stream
-client connects, following --script, a comma-separated list of steps:
+client connects (and --start-delay seconds more), following --script, a comma-separated list of steps:
   post        publish the next post (ids 1, 2, 3, ...)
   edit:K      publish an edit of post K (event status.update)
   delete:K    delete post K (event delete)
@@ -112,6 +112,12 @@ def run_step(s):
             state["refuse"] += 1
 
 
+def start_script():
+    time.sleep(args.start_delay)
+    for s in args.script.split(",") if args.script else []:
+        steps.put(s)
+
+
 def publisher():
     while True:
         s = steps.get()
@@ -215,8 +221,7 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(b":)\n")
             self.wfile.flush()
             if first:
-                for s in args.script.split(",") if args.script else []:
-                    steps.put(s)
+                threading.Thread(target=start_script, daemon=True).start()
             while True:
                 try:
                     msg = qu.get(timeout=args.heartbeat)
@@ -243,6 +248,7 @@ def main():
     ap.add_argument("--heartbeat", type=float, default=0.5)
     ap.add_argument("--max-limit", type=int, default=40)
     ap.add_argument("--log")
+    ap.add_argument("--start-delay", type=float, default=0)
     ap.add_argument("--lifetime", type=float, default=120)
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
