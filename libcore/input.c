@@ -37,6 +37,8 @@ struct pea_in {
 	struct csv_header *csv;
 	struct in_opts o;
 	uint64_t repaired;
+	void (*on_unit)(void *ctx);
+	void *on_unit_ctx;
 };
 
 static const char *stdin_name = "(standard input)";
@@ -438,12 +440,21 @@ static int next_text(pea_in *in, struct pea_unit *u)
 	}
 }
 
+void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx)
+{
+	in->on_unit = fn;
+	in->on_unit_ctx = ctx;
+}
+
 int in_next(pea_in *in, struct pea_unit *u)
 {
 	while (in->fd >= 0) {
 		int r = in->fmt == IN_PEA ? next_frame(in, u) : next_text(in, u);
-		if (r)
+		if (r) {
+			if (in->on_unit)
+				in->on_unit(in->on_unit_ctx);
 			return 1;
+		}
 		if (!open_next(in))
 			break;
 	}

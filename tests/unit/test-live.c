@@ -8,6 +8,7 @@
 #include "hset.h"
 #include "masto.h"
 #include "post.h"
+#include "reload.h"
 #include "sse.h"
 #include "tap.h"
 
@@ -284,8 +285,63 @@ static void hrecent_checks(void)
 	hrecent_release(&t);
 }
 
+/* a "model" is the first line of a file; "bad" does not open */
+static int opens;
+static void *open_text(void *ctx, const char *path, struct pea_err *e)
+{
+	(void)ctx;
+	opens++;
+	char line[64] = "";
+	FILE *f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof line, f)) {
+		if (f)
+			fclose(f);
+		err_set(e, "cannot read");
+		return NULL;
+	}
+	fclose(f);
+	if (!strncmp(line, "bad", 3)) {
+		err_set(e, "a bad model");
+		return NULL;
+	}
+	return xstrdup(line);
+}
+
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen("reload.tmp", "w");
+	fputs(text, f);
+	fclose(f);
+	rename("reload.tmp", path);
+}
+
+static void reload_checks(void)
+{
+	const char *path = "reload-test.model";
+	struct pea_err e;
+	put_file(path, "one\n");
+	struct reload *r = reload_new(path, open_text(NULL, path, &e), open_text, free, NULL);
+	opens = 0;
+	ok(reload_check(r) == 0 && opens == 0, "reload: an unchanged file is not opened again");
+	put_file(path, "two\n");
+	ok(reload_check(r) == 1 && !strcmp(reload_model(r), "two\n"), "reload: a file moved over it is swapped in");
+	put_file(path, "bad\n");
+	fprintf(stderr, "(a warning is expected next)\n");
+	ok(reload_check(r) == 0 && !strcmp(reload_model(r), "two\n"), "reload: a bad file leaves the model");
+	opens = 0;
+	ok(reload_check(r) == 0 && opens == 0, "reload: the bad file is not tried again");
+	remove(path);
+	ok(reload_check(r) == 0 && !strcmp(reload_model(r), "two\n"), "reload: a missing file leaves the model");
+	put_file(path, "three-longer\n");
+	ok(reload_check(r) == 1 && !strcmp(reload_model(r), "three-longer\n"), "reload: and a new one comes");
+	is_int(reload_count(r), 2, "reload: two swaps");
+	reload_free(r);
+	remove(path);
+}
+
 int main(void)
 {
+	reload_checks();
 	sse_checks();
 	masto_checks();
 	feed_checks();
