@@ -360,7 +360,8 @@ static int sse_event(void *ctx, const struct sse_event *ev)
 			s->held = xrealloc(s->held, s->capheld * sizeof *s->held);
 		}
 		s->held[s->nheld].type = xstrdup(ev->type);
-		s->held[s->nheld].data = xstrndup(ev->data, ev->len);
+		s->held[s->nheld].data = xmalloc(ev->len + 1); /* data may hold NUL bytes */
+		memcpy(s->held[s->nheld].data, ev->data, ev->len + 1);
 		s->held[s->nheld].len = ev->len;
 		s->nheld++;
 		s->held_bytes += ev->len;
