@@ -39,7 +39,11 @@ struct pea_in {
 	uint64_t repaired;
 	void (*on_unit)(void *ctx);
 	void *on_unit_ctx;
+	void (*on_idle)(void *ctx);
+	void *on_idle_ctx;
 };
+
+static int readable_now(int fd);
 
 static const char *stdin_name = "(standard input)";
 
@@ -82,6 +86,8 @@ static size_t fill_more(pea_in *in)
 		in->rpos = 0;
 	}
 	uint8_t *p = buf_grow(&in->rb, READ_SIZE);
+	if (in->on_idle && !readable_now(in->fd))
+		in->on_idle(in->on_idle_ctx);
 	for (;;) {
 		ssize_t r = read(in->fd, p, READ_SIZE);
 		if (r > 0) {
@@ -438,6 +444,12 @@ static int next_text(pea_in *in, struct pea_unit *u)
 			    (unsigned long long)in->line_no, MAX_LINE);
 		fill_more(in);
 	}
+}
+
+void in_on_idle(pea_in *in, void (*fn)(void *ctx), void *ctx)
+{
+	in->on_idle = fn;
+	in->on_idle_ctx = ctx;
 }
 
 void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx)

@@ -67,6 +67,10 @@ int in_ready(pea_in *in);
  * model reloaded), since the frame-parallel map reads a batch of units
  * while no worker runs. */
 void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx);
+/* fn(ctx) is called when reading on would wait for input that has not come
+ * (a live pipe gone quiet): a serial filter flushes its writer there
+ * (wr_idle), so its records flow on while its input waits. */
+void in_on_idle(pea_in *in, void (*fn)(void *ctx), void *ctx);
 const struct in_opts *in_options(const pea_in *in);
 /* UTF-8 repairs made while importing (repair_utf8) */
 uint64_t in_repaired(const pea_in *in);
