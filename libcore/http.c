@@ -52,6 +52,7 @@ struct job {
 	double not_before;
 	struct host *host;
 	struct job *next;
+	struct job *rprev, *rnext; /* in the client's list of running transfers */
 	/* transfer state */
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -80,6 +81,7 @@ struct http_client {
 	size_t pending, queued;
 	int active;
 	struct job *last; /* the job added last */
+	struct job *running; /* transfers curl has, so http_free can end them */
 	int streamed;	  /* a stream callback had data since http_wait began */
 	struct http_stats st;
 };
@@ -460,6 +462,11 @@ static void start(http_client *h, struct job *j)
 	j->host->active++;
 	h->active++;
 	h->st.requests++;
+	j->rprev = NULL;
+	j->rnext = h->running;
+	if (h->running)
+		h->running->rprev = j;
+	h->running = j;
 }
 
 static void finish(http_client *h, struct job *j, long status, const char *err, int robots);
@@ -623,6 +630,13 @@ static void finish(http_client *h, struct job *j, long status, const char *err, 
 
 static void release_easy(http_client *h, struct job *j)
 {
+	if (j->rprev)
+		j->rprev->rnext = j->rnext;
+	else
+		h->running = j->rnext;
+	if (j->rnext)
+		j->rnext->rprev = j->rprev;
+	j->rprev = j->rnext = NULL;
 	curl_multi_remove_handle(h->multi, j->easy);
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
@@ -794,6 +808,12 @@ void http_free(http_client *h)
 	for (struct resp_box *b = h->done_head, *n; b; b = n) {
 		n = b->next;
 		box_free(b);
+	}
+	/* transfers still running (streams, when a follower stops) */
+	while (h->running) {
+		struct job *j = h->running;
+		release_easy(h, j);
+		job_free(j);
 	}
 	for (size_t i = 0; i < h->ntab; i++)
 		for (struct host *x = h->tab[i], *n; x; x = n) {

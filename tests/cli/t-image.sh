@@ -108,4 +108,14 @@ t 'skip-bad counts and reports' '
 t_err 'a record without image bytes' 1 'pea-image: x.jsonl: line 1: http://x/a: no field '"'body'"' with image bytes' sh -c 'echo "{\"url\":\"http://x/a\"}" > x.jsonl; pea image x.jsonl'
 t_err 'usage: --gray with --rgb' 2 'pea-image: give one of --gray or --rgb' pea image --gray --rgb "$I/rgb.png"
 t_err 'usage: bad --size' 2 "pea-image: --size wants WxH (e.g. 28x28), not '28'" pea image --size 28 "$I/rgb.png"
+t 'pea scrape passes images on to pea image' '
+	mkdir -p pics
+	cp "$DATA/img/gray.png" "$DATA/img/gray.jpg" pics/
+	pea scrape -q pics | pea image --size 4x4 --gray | pea export --tsv --fields content_type,shape | sort > s.tsv
+	printf "image/jpeg\t[1,4,4]\nimage/png\t[1,4,4]\n" | cmp - s.tsv
+'
+t 'mail records keep their header block' '
+	pea scrape -q "$DATA/scrape/nested.eml" | pea export --tsv --fields headers > h.tsv
+	tr -d "\\\\" < h.tsv | grep -q "^From: Carol <carol@example.com>nTo: dave@example.com"
+'
 done_testing
