@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	double delay = 0, ctimeout = 10, timeout = 30, retry_wait = 1;
 	int ignore_robots = 0, follow = 0, once = 0;
 	const char *state = NULL, *token_file = NULL, *token_env = NULL;
-	double interval = 600, max_wait = 300;
+	double interval = 600, max_wait = 300, stall = 90;
 	uint64_t max_event = 1u << 20;
 	int64_t seen = 10000;
 	const char *label_from = NULL, *scope = "host", *ua = NULL;
@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 		{0, "max-event", CLI_SIZE, &max_event, "SIZE", "follow: largest stream event (default 1M)"},
 		{0, "max-wait", CLI_DBL, &max_wait, "SECONDS", "follow: longest wait before reconnecting (default 300)"},
 		{0, "seen", CLI_INT, &seen, "N", "follow: ids remembered per source against repeats (default 10000)"},
+		{0, "stall", CLI_DBL, &stall, "SECONDS", "follow: reconnect a stream silent this long (default 90)"},
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_QUIET(&so.quiet),
 		CLI_END,
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
 			die_usage("--interval must be above 0 and at most a week");
 		if (!(max_wait > 0))
 			die_usage("--max-wait must be positive");
+		if (!(stall > 0))
+			die_usage("--stall must be positive");
 		if (!max_event || max_event > (256u << 20))
 			die_usage("--max-event must be between 1 and 256M");
 		if (seen < 2 || seen > 10000000)
@@ -230,7 +233,7 @@ int main(int argc, char **argv)
 	if (follow) {
 		struct follow_opts fo = {.http = so.http, .state = state, .interval = interval, .max_event = max_event,
 					 .seen = (uint64_t)seen, .retry_wait = retry_wait > 0 ? retry_wait : 0.001,
-					 .max_wait = max_wait, .once = once, .quiet = so.quiet};
+					 .max_wait = max_wait, .stall = stall, .once = once, .quiet = so.quiet};
 		char *token = read_token(token_file, token_env);
 		fo.token = token;
 		pea_wr *w = wr_open(&oo);

@@ -71,6 +71,7 @@ struct source {
 	char *timeline;
 	sse *sse;
 	int open, events_seen;
+	double last_data; /* monotonic time of the last byte (or the request) */
 	int backfilling, bf_busy;
 	double bf_next;
 	char *bf_min;
@@ -420,6 +421,7 @@ static int stream_data(void *user, const char *url, long status, const uint8_t *
 	follower *f = s->f;
 	(void)url;
 	(void)status;
+	s->last_data = now_sec();
 	if (!n) { /* open */
 		s->open = 1;
 		sse_reset(s->sse);
@@ -455,6 +457,7 @@ static void start(follower *f, struct source *s)
 		q.accept = "text/event-stream";
 		q.stream = stream_data;
 		s->open = s->events_seen = 0;
+		s->last_data = now_sec();
 		http_add_req(f->http, s->url, &s->stream, &q);
 	} else {
 		q.etag = s->etag;
@@ -634,6 +637,8 @@ follower *follow_new(const struct follow_opts *o, pea_wr *w)
 		f->o.max_event = 1u << 20;
 	if (f->o.max_wait <= 0)
 		f->o.max_wait = 300;
+	if (f->o.stall <= 0)
+		f->o.stall = 90;
 	f->w = w;
 	struct http_opts ho = o->http;
 	ho.retries = 0; /* reconnecting is the follower's, with backfill */
@@ -748,6 +753,13 @@ int follow_run(follower *f)
 				wake = s->next;
 			if (s->backfilling && !s->bf_busy && s->bf_next < wake)
 				wake = s->bf_next;
+			/* silence (no heartbeat either): a connection dead in a
+			 * way TCP did not tell, or a server that hung */
+			if (s->kind == STREAM && s->busy && now - s->last_data > f->o.stall) {
+				char why[64];
+				snprintf(why, sizeof why, "no data for %.0f s", f->o.stall);
+				http_cancel(f->http, &s->stream, why);
+			}
 		}
 		if (f->o.once && !pending)
 			break;

@@ -35,6 +35,7 @@ struct follow_opts {
 	uint64_t seen;		/* ids remembered per source */
 	double retry_wait;	/* first reconnect delay, doubled each failure */
 	double max_wait;	/* longest reconnect delay */
+	double stall;		/* a stream silent this long (no heartbeat) is reconnected */
 	int once;		/* poll every feed once, then stop (no streams) */
 	int quiet;
 };

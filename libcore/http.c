@@ -412,8 +412,14 @@ static void start(http_client *h, struct job *j)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->ua);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
-	/* a stream lasts as long as the server keeps it open */
+	/* a stream lasts as long as the server keeps it open; TCP keepalive
+	 * finds a peer that went away without a word */
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, j->stream ? 0L : (long)(o->timeout * 1000));
+	if (j->stream) {
+		curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 60L);
+		curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 20L);
+	}
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if (!j->stream)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(j->is_robots ? ROBOTS_MAX : o->max_body));
@@ -871,6 +877,20 @@ void http_add_req(http_client *h, const char *url, void *user, const struct http
 	}
 	h->pending++;
 	enqueue(h, j, 0);
+}
+
+int http_cancel(http_client *h, void *user, const char *why)
+{
+	int n = 0;
+	for (struct job *j = h->running, *next; j; j = next) {
+		next = j->rnext;
+		if (j->user != user || j->is_robots)
+			continue;
+		finish(h, j, 0, why, 0);
+		release_easy(h, j);
+		n++;
+	}
+	return n;
 }
 
 size_t http_pending(const http_client *h) { return h->pending; }

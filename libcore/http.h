@@ -106,6 +106,10 @@ void http_add_req(http_client *h, const char *url, void *user, const struct http
  * has len 0).  A stream has no total timeout, only the connect timeout;
  * --max-size does not apply.  Redirects and errors behave as for http_add. */
 void http_add_stream(http_client *h, const char *url, void *user, http_data_fn fn);
+/* End the transfers under way that were added with `user` (a stream gone
+ * silent); each comes back from http_next/http_wait with status 0 and
+ * error `why`.  Returns how many were ended. */
+int http_cancel(http_client *h, void *user, const char *why);
 /* URLs added and not yet returned */
 size_t http_pending(const http_client *h);
 /* URLs waiting for a connection slot (not yet started) */

@@ -86,6 +86,18 @@ t 'a restart with the state file backfills what it missed, and repeats nothing' 
 	wait_for b.json 6
 	stop $F
 	test "$(posts b.json | tr "\n" " ")" = "12 13 14 15 16 17 "'
+t 'a stream gone silent (no heartbeat either) is reconnected and backfilled' '
+	python3 "$PEA_SRC/tests/follow/mastodon.py" --port-file port2 --script "post,post,silence,post,post,await,post" \
+		--rate 20 --heartbeat 0.2 --lifetime 60 &
+	S2=$!
+	for _ in $(seq 100); do [ -s port2 ] && break; sleep 0.05; done
+	pea scrape --follow --json --stall 1 --retry-wait 0.1 "http://127.0.0.1:$(cat port2)/api/v1/streaming/public" > s.json 2> s.err &
+	F=$!
+	wait_for s.json 5
+	stop $F
+	kill $S2
+	test "$(posts s.json | tr "\n" " ")" = "1 2 3 4 5 "
+	grep -q "no data for 1 s; reconnecting" s.err'
 t 'a wrong token: one line naming the stream, exit 1, the token unsaid' '
 	echo wrong-token-value > bad
 	nope pea scrape --follow --token-file bad "$S" > c.out 2> c.err

@@ -13,6 +13,8 @@ client connects (and --start-delay seconds more), following --script, a comma-se
   bad         send a malformed update event
   big         send an update event of 2 MiB
   drop        close every stream connection
+  silence     every stream connection open now goes quiet, heartbeats too
+              (it stays open until the client leaves)
   429         answer the next stream request 429 with Retry-After: 1
   wait        nothing this tick
   await       wait (up to 30 s) until a stream client is connected
@@ -101,6 +103,10 @@ def run_step(s):
         with lock:
             for q in clients:
                 q.put(None)
+    elif s == "silence":
+        with lock:
+            for q in clients:
+                q.put(b"silence")
     elif s == "await":
         for _ in range(1500):
             with lock:
@@ -229,9 +235,14 @@ class H(BaseHTTPRequestHandler):
                     msg = b":thump\n"
                 if msg is None:
                     break
+                if msg == b"silence":  # a hung server: nothing more, ever
+                    self.connection.settimeout(None)
+                    while self.connection.recv(1):
+                        pass
+                    break
                 self.wfile.write(msg)
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client went away
             pass
         finally:
             with lock:
