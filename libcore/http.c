@@ -897,37 +897,50 @@ size_t http_pending(const http_client *h) { return h->pending; }
 size_t http_queued(const http_client *h) { return h->queued; }
 const struct http_stats *http_stats(const http_client *h) { return &h->st; }
 
+/* Start what may start, let curl move every transfer, and take the next
+ * finished response (NULL when none is finished yet). */
+static const struct http_resp *step(http_client *h)
+{
+	pump(h);
+	int running = 0;
+	curl_multi_perform(h->multi, &running);
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(h->multi, &left)))
+		if (m->msg == CURLMSG_DONE)
+			completed(h, m->easy_handle, m->data.result);
+	struct resp_box *b = h->done_head;
+	if (!b)
+		return NULL;
+	h->done_head = b->next;
+	if (!h->done_head)
+		h->done_tail = NULL;
+	h->current = b;
+	h->pending--;
+	return &b->r;
+}
+
+/* wait for curl's sockets, at most `seconds` and at most a second */
+static void idle(http_client *h, double seconds)
+{
+	int ms = seconds < 0 ? 1000 : (int)(seconds * 1000) + 1;
+	curl_multi_poll(h->multi, NULL, 0, ms > 1000 ? 1000 : ms, NULL);
+}
+
 const struct http_resp *http_next(http_client *h, int wait)
 {
 	box_free(h->current);
 	h->current = NULL;
 	for (;;) {
-		double wake = pump(h);
-		int running = 0;
-		curl_multi_perform(h->multi, &running);
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(h->multi, &left)))
-			if (m->msg == CURLMSG_DONE)
-				completed(h, m->easy_handle, m->data.result);
-		if (h->done_head) {
-			struct resp_box *b = h->done_head;
-			h->done_head = b->next;
-			if (!h->done_head)
-				h->done_tail = NULL;
-			h->current = b;
-			h->pending--;
-			return &b->r;
-		}
+		const struct http_resp *r = step(h);
+		if (r)
+			return r;
 		if (!h->pending || !wait)
 			return NULL;
-		wake = pump(h);
+		double wake = pump(h);
 		if (h->done_head) /* pump refused some by robots.txt: no need to wait */
 			continue;
-		int ms = wake < 0 ? 1000 : (int)(wake * 1000) + 1;
-		if (ms > 1000)
-			ms = 1000;
-		curl_multi_poll(h->multi, NULL, 0, ms, NULL);
+		idle(h, wake);
 	}
 }
 
@@ -938,33 +951,15 @@ const struct http_resp *http_wait(http_client *h, double timeout)
 	double until = now_sec() + (timeout > 0 ? timeout : 0);
 	h->streamed = 0;
 	for (;;) {
-		pump(h);
-		int running = 0;
-		curl_multi_perform(h->multi, &running);
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(h->multi, &left)))
-			if (m->msg == CURLMSG_DONE)
-				completed(h, m->easy_handle, m->data.result);
-		if (h->done_head) {
-			struct resp_box *b = h->done_head;
-			h->done_head = b->next;
-			if (!h->done_head)
-				h->done_tail = NULL;
-			h->current = b;
-			h->pending--;
-			return &b->r;
-		}
+		const struct http_resp *r = step(h);
+		if (r)
+			return r;
 		double now = now_sec();
 		if (h->streamed || now >= until)
 			return NULL;
 		double wake = pump(h);
 		if (h->done_head)
 			continue;
-		double left_s = until - now;
-		if (wake >= 0 && wake < left_s)
-			left_s = wake;
-		int ms = (int)(left_s * 1000) + 1;
-		curl_multi_poll(h->multi, NULL, 0, ms > 1000 ? 1000 : ms, NULL);
+		idle(h, wake >= 0 && wake < until - now ? wake : until - now);
 	}
 }
