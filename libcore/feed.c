@@ -163,7 +163,7 @@ static void atom_entry(xmlNode *entry, struct post *p, const char *base, struct 
 		       const struct buf *feed_author)
 {
 	struct buf tmp = BUF_INIT, summary = BUF_INIT;
-	int have_content = 0, summary_text = 0, have_alt = 0;
+	int have_content = 0, summary_text = 0, have_alt = 0, have_published = 0;
 	for (xmlNode *c = entry->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
@@ -182,10 +182,20 @@ static void atom_entry(xmlNode *entry, struct post *p, const char *base, struct 
 				}
 			}
 			buf_release(&rel);
-		} else if (is(c, "updated") && p->time == POST_NO_TIME) {
-			set_time(p, c);
+		} else if (is(c, "updated")) {
+			struct buf t = BUF_INIT;
+			int ms;
+			trimmed(c, &t);
+			int64_t v = post_time(buf_cstr(&t), &ms);
+			buf_release(&t);
+			if (v != POST_NO_TIME) {
+				p->updated = v * 1000 + ms;
+				if (!have_published)
+					p->time = v;
+			}
 		} else if (is(c, "published")) {
 			set_time(p, c);
+			have_published = p->time != POST_NO_TIME;
 		} else if (is(c, "author")) {
 			for (xmlNode *a = c->children; a; a = a->next)
 				if (is(a, "name"))

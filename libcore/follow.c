@@ -260,20 +260,41 @@ static void load_state(follower *f)
 
 /* ---- emitting ---- */
 
-static int seen_key(struct source *s, const char *a, const char *b, int64_t rev)
+/* what the seen set holds: a kind of event, an id and a revision */
+static uint64_t seen_hash(const char *what, const char *id, int64_t rev)
 {
-	uint64_t h = hash_bytes(a, strlen(a), 0x5eed);
-	h = hash_bytes(b, strlen(b), h);
-	h = hash_bytes(&rev, sizeof rev, h);
-	return hrecent_add(&s->seen, h);
+	uint64_t h = hash_bytes(what, strlen(what), 0x5eed);
+	h = hash_bytes(id, strlen(id), h);
+	return hash_bytes(&rev, sizeof rev, h);
 }
+
+static void write_post(follower *f, struct source *s, struct post *p);
 
 static void emit(follower *f, struct source *s, const char *what, struct post *p)
 {
-	if (!seen_key(s, what, buf_cstr(&p->id), p->rev)) {
+	if (!hrecent_add(&s->seen, seen_hash(what, buf_cstr(&p->id), p->rev))) {
 		f->dups++;
 		return;
 	}
+	write_post(f, s, p);
+}
+
+/* A feed item: new, or an edit when its updated time is one not seen for
+ * its id yet (Atom's <updated>), or a repeat. */
+static void emit_item(follower *f, struct source *s, struct post *p)
+{
+	const char *id = buf_cstr(&p->id);
+	uint64_t h0 = seen_hash("i", id, 0), h1 = p->updated ? seen_hash("i", id, p->updated) : 0;
+	int fresh = hrecent_add(&s->seen, h0), edit = h1 && hrecent_add(&s->seen, h1);
+	p->rev = fresh || !edit ? 0 : p->updated;
+	if (fresh || edit)
+		write_post(f, s, p);
+	else
+		f->dups++;
+}
+
+static void write_post(follower *f, struct source *s, struct post *p)
+{
 	post_record(wr_fb(f->w), p, s->url);
 	wr_commit(f->w);
 	f->emitted = 1;
@@ -607,7 +628,7 @@ static void on_poll(follower *f, struct source *s, const struct http_resp *r)
 		} else {
 			set_str(&s->last_error, NULL);
 			for (size_t i = 0; i < fd.n; i++)
-				emit(f, s, "i", &fd.items[i]);
+				emit_item(f, s, &fd.items[i]);
 			s->ttl = fd.ttl > 0 ? fd.ttl * 60 : 0;
 		}
 		feed_release(&fd);

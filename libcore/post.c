@@ -35,6 +35,7 @@ void post_reset(struct post *p)
 	p->content_is_text = 0;
 	p->time = POST_NO_TIME;
 	p->rev = 0;
+	p->updated = 0;
 	p->deleted = 0;
 }
 

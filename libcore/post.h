@@ -20,6 +20,7 @@ struct post {
 	int content_is_text; /* content is plain text, not HTML */
 	int64_t time;	     /* Unix seconds, or POST_NO_TIME */
 	int64_t rev;	     /* 0: as first published; an edit: when, in Unix ms */
+	int64_t updated;     /* feeds: when the item says it last changed (Unix ms), or 0 */
 	int deleted;	     /* a deletion: only id (and source) mean anything */
 	char **tags, **mentions;
 	size_t ntags, nmentions;

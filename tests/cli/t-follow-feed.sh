@@ -146,6 +146,16 @@ assert a[\"author\"] == \"Feed Author\" and a[\"lang\"] == \"fr\" and a[\"tags\"
 assert a[\"time\"] == 1714636800, a
 assert b[\"author\"] == \"Entry Author\" and b[\"text\"] == \"Plain <summary> text\", b
 assert b[\"time\"] == 1714557600, b"'
+t 'Atom: an entry whose <updated> moves is an edit, with the same id and a rev' '
+	pea scrape --follow --once --json --state at.json "$U/atom.xml" > l1.json
+	sed -i "s/2024-05-03T10:00:00Z/2024-05-04T10:00:00.250Z/; s/Plain &lt;summary&gt; text/Edited summary/" www/atom.xml
+	pea scrape --follow --once --json --state at.json "$U/atom.xml" > l2.json
+	test "$(ids l2.json)" = "urn:uuid:1"
+	python3 -c "import json
+r = json.loads(open(\"l2.json\").readline())
+assert r[\"rev\"] == 1714816800250 and r[\"text\"] == \"Edited summary\" and r[\"time\"] == 1714557600, r"
+	pea scrape --follow --once --json --state at.json "$U/atom.xml" > l3.json
+	test ! -s l3.json'
 t 'RSS 1.0: rdf:about ids, dc:date, dc:creator, dc:subject' '
 	pea scrape --follow --once --json "$U/rdf.xml" > g.json
 	test "$(ids g.json)" = "http://example.org/a http://example.org/b"
