@@ -228,10 +228,20 @@ static void load_state(follower *f)
 		bad_state(path, "no list of sources");
 	f->other = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *o = json_object_array_get_idx(arr, i), *seen, *lp;
+		json_object *o = json_object_array_get_idx(arr, i), *seen = NULL, *lp;
 		const char *url = json_object_is_type(o, json_type_object) ? jget(o, "url") : NULL;
 		if (!url)
 			bad_state(path, "a source without a url");
+		/* every entry is checked, also those kept for another time */
+		if (json_object_object_get_ex(o, "seen", &seen) && !json_object_is_type(seen, json_type_array))
+			bad_state(path, "seen is not a list");
+		size_t nseen = seen && json_object_is_type(seen, json_type_array) ? json_object_array_length(seen) : 0;
+		for (size_t j = 0; j < nseen; j++) {
+			json_object *x = json_object_array_get_idx(seen, j);
+			const char *h = json_object_is_type(x, json_type_string) ? json_object_get_string(x) : NULL;
+			if (!h || strlen(h) != 16 || strspn(h, "0123456789abcdef") != 16)
+				bad_state(path, "a seen id that is not 16 hex digits");
+		}
 		struct source *s = NULL;
 		for (size_t k = 0; k < f->n && !s; k++)
 			if (!strcmp(f->src[k]->url, url))
@@ -245,15 +255,8 @@ static void load_state(follower *f)
 		set_str(&s->last_id, jget(o, "last_id"));
 		if (json_object_object_get_ex(o, "last_poll", &lp))
 			s->last_poll = json_object_get_double(lp);
-		if (json_object_object_get_ex(o, "seen", &seen) && json_object_is_type(seen, json_type_array))
-			for (size_t j = 0; j < json_object_array_length(seen); j++) {
-				const char *h = json_object_get_string(json_object_array_get_idx(seen, j));
-				char *end;
-				unsigned long long v = h ? strtoull(h, &end, 16) : 0;
-				if (!h || strlen(h) != 16 || *end)
-					bad_state(path, "a seen id that is not 16 hex digits");
-				hrecent_add(&s->seen, v);
-			}
+		for (size_t j = 0; j < nseen; j++)
+			hrecent_add(&s->seen, strtoull(json_object_get_string(json_object_array_get_idx(seen, j)), NULL, 16));
 	}
 	json_object_put(root);
 }

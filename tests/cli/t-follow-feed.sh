@@ -178,6 +178,21 @@ t 'a feed in another encoding is read as declared' '
 r = json.loads(open(\"i.json\").readline())
 assert r[\"title\"] == \"caf\u00e9\", r"'
 
+t 'the state file is private to its owner' '
+	test "$(stat -c %a s.json)" = 600'
+echo '{"format":1,"sources":[' > bad-state.json
+t_err 'a damaged state file is refused, not overwritten' 1 \
+	'pea-scrape: bad-state.json: not a usable state file: not JSON (move it away to start afresh)' \
+	pea scrape --follow --once --state bad-state.json "$U/feed.xml"
+echo '{"format":1,"sources":[{"url":"x","seen":["zz"]}]}' > bad-seen.json
+t_err 'a state file with a bad seen id is refused' 1 \
+	'pea-scrape: bad-seen.json: not a usable state file: a seen id that is not 16 hex digits (move it away to start afresh)' \
+	pea scrape --follow --once --state bad-seen.json "$U/feed.xml"
+echo '{"format":2,"sources":[]}' > v2.json
+t_err 'a state file of another format is refused' 1 \
+	'pea-scrape: v2.json: not a usable state file: not format 1 (move it away to start afresh)' \
+	pea scrape --follow --once --state v2.json "$U/feed.xml"
+
 echo '<!DOCTYPE html><html><body><p>not a feed</p></body></html>' > www/page.html
 t 'not a feed, a 404: one warning each, exit 1 with --once' '
 	nope pea scrape --follow --once --json "$U/page.html" "$U/missing.xml" > j.json 2> j.err
