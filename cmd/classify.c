@@ -44,6 +44,11 @@ static const char *unfit(const struct ctx *c, const struct amodel *m)
 {
 	if (!isnan(c->threshold) && !m->multilabel && m->nlabels != 2)
 		return "--threshold needs a binary or multi-label model";
+	/* the records keep coming from the same vectorizer */
+	const struct amodel *old = c->m;
+	if (old && (m->dense != old->dense || (m->dense && m->dim != old->dim) ||
+		    (!m->fspace) != (!old->fspace) || (m->fspace && strcmp(m->fspace, old->fspace))))
+		return "its feature space is not the one the records are in";
 	return NULL;
 }
 

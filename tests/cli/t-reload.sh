@@ -61,6 +61,22 @@ t 'a damaged new model is refused once, the old one goes on' '
 	test "$(preds o2.json 0 120)" = "a b"
 	test "$(wc -l < e2)" = 1
 	grep -q "^pea-classify: warning: m.model: the new model is not used: .*(the previous one goes on)$" e2'
+mk e f 200 | pea tokenize | pea vectorize --bits 12 | pea train -q -o C.model
+t 'a new model in another feature space is refused, the old one goes on' '
+	cp A.model m.model
+	mkfifo in4
+	pea classify --reload -m m.model --json < in4 > o4.json 2> e4 &
+	C=$!
+	exec 3> in4
+	cat burst.pea >&3
+	wait_lines o4.json 40
+	cp C.model m.tmp
+	mv m.tmp m.model
+	cat burst.pea >&3
+	exec 3>&-
+	wait $C
+	test "$(preds o4.json 0 80)" = "a b"
+	grep -q "^pea-classify: warning: m.model: the new model is not used: its feature space is not the one the records are in (the previous one goes on)$" e4'
 t 'without --reload the model stays as opened' '
 	cp A.model m.model
 	mkfifo in3
