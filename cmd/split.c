@@ -32,6 +32,19 @@ static int key_bytes(const pea_val *v, char *tmp, const void **p, size_t *n)
 	}
 }
 
+struct writers {
+	pea_wr **w;
+	int n;
+};
+
+/* input gone quiet: what each side holds goes on */
+static void flush_all(void *arg)
+{
+	struct writers *ws = arg;
+	for (int i = 0; i < ws->n; i++)
+		wr_flush(ws->w[i]);
+}
+
 int main(int argc, char **argv)
 {
 	struct out_opts oo = OUT_OPTS_INIT;
@@ -145,6 +158,8 @@ int main(int argc, char **argv)
 		w[i] = wr_on(o[i]);
 	}
 	pea_in *in = in_open(args, nargs, NULL);
+	struct writers ws = {w, nout};
+	in_on_idle(in, flush_all, &ws);
 	struct unit_dec *ud = ud_new(in);
 	struct pea_unit u;
 	pea_frame *f = frame_new();

@@ -37,7 +37,13 @@ struct pea_in {
 	struct csv_header *csv;
 	struct in_opts o;
 	uint64_t repaired;
+	void (*on_unit)(void *ctx);
+	void *on_unit_ctx;
+	void (*on_idle)(void *ctx);
+	void *on_idle_ctx;
 };
+
+static int readable_now(int fd);
 
 static const char *stdin_name = "(standard input)";
 
@@ -80,6 +86,8 @@ static size_t fill_more(pea_in *in)
 		in->rpos = 0;
 	}
 	uint8_t *p = buf_grow(&in->rb, READ_SIZE);
+	if (in->on_idle && !readable_now(in->fd))
+		in->on_idle(in->on_idle_ctx);
 	for (;;) {
 		ssize_t r = read(in->fd, p, READ_SIZE);
 		if (r > 0) {
@@ -438,12 +446,27 @@ static int next_text(pea_in *in, struct pea_unit *u)
 	}
 }
 
+void in_on_idle(pea_in *in, void (*fn)(void *ctx), void *ctx)
+{
+	in->on_idle = fn;
+	in->on_idle_ctx = ctx;
+}
+
+void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx)
+{
+	in->on_unit = fn;
+	in->on_unit_ctx = ctx;
+}
+
 int in_next(pea_in *in, struct pea_unit *u)
 {
 	while (in->fd >= 0) {
 		int r = in->fmt == IN_PEA ? next_frame(in, u) : next_text(in, u);
-		if (r)
+		if (r) {
+			if (in->on_unit)
+				in->on_unit(in->on_unit_ctx);
 			return 1;
+		}
 		if (!open_next(in))
 			break;
 	}

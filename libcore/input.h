@@ -62,6 +62,15 @@ void in_close(pea_in *in);
 int in_next(pea_in *in, struct pea_unit *u);
 /* Whether in_next can return without blocking. */
 int in_ready(pea_in *in);
+/* fn(ctx) is called by in_next each time it has a unit to return, before
+ * returning it: the place for state that may change between records (a
+ * model reloaded), since the frame-parallel map reads a batch of units
+ * while no worker runs. */
+void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx);
+/* fn(ctx) is called when reading on would wait for input that has not come
+ * (a live pipe gone quiet): a serial filter flushes its writer there
+ * (wr_idle), so its records flow on while its input waits. */
+void in_on_idle(pea_in *in, void (*fn)(void *ctx), void *ctx);
 const struct in_opts *in_options(const pea_in *in);
 /* UTF-8 repairs made while importing (repair_utf8) */
 uint64_t in_repaired(const pea_in *in);

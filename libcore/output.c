@@ -159,6 +159,11 @@ void wr_flush(pea_wr *w)
 	out_flush(w->out);
 }
 
+void wr_idle(void *w)
+{
+	wr_flush(w);
+}
+
 void wr_commit(pea_wr *w)
 {
 	w->nrec++;
