@@ -348,19 +348,26 @@ static int parse_val(pea_frame *f, const uint8_t *base, const uint8_t **pp,
 			 * (ASCII bytes) are checked in one pass over their whole
 			 * run: an ASCII byte cannot complete or continue a
 			 * sequence, so the run is valid exactly when every item
-			 * is.  `run` is the start of the run not yet checked. */
-			const uint8_t *run = type == PEA_STRLIST ? p : NULL;
-			for (uint32_t i = 0; i < n; i++) {
+			 * is.  Such items (tokens) are stepped over first, with no
+			 * varint decoding; the items after the run, one by one. */
+			uint32_t i = 0;
+			if (type == PEA_STRLIST) {
+				const uint8_t *run = p;
+				while (i < n && p < end && *p < 0x80) {
+					size_t len = *p;
+					if ((size_t)(end - p) - 1 < len)
+						goto trunc;
+					p += 1 + len;
+					i++;
+				}
+				if (!utf8_valid(run, (size_t)(p - run)))
+					goto bad_list;
+			}
+			for (; i < n; i++) {
 				uint32_t len;
-				const uint8_t *q = p;
 				if (get32(&p, end, &len) || (size_t)(end - p) < len)
 					goto trunc;
-				if (run && p - q != 1) {
-					if (!utf8_valid(run, (size_t)(q - run)))
-						goto bad_list;
-					run = NULL;
-				}
-				if (!run && !utf8_valid(p, len))
+				if (!utf8_valid(p, len))
 					goto bad_list;
 				p += len;
 				if (type == PEA_MAP) {
@@ -369,8 +376,6 @@ static int parse_val(pea_frame *f, const uint8_t *base, const uint8_t **pp,
 					p += 8;
 				}
 			}
-			if (run && !utf8_valid(run, (size_t)(p - run)))
-				goto bad_list;
 		}
 		break;
 	case PEA_INTS:
@@ -501,7 +506,7 @@ void val_iter_init(struct val_iter *it, const pea_val *v)
 }
 
 /* Safe without bounds: frame_parse checked every element. */
-int val_iter_next(struct val_iter *it)
+int val_iter_next_slow(struct val_iter *it)
 {
 	uint64_t u = 0;
 	if (!it->left)

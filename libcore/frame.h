@@ -130,7 +130,20 @@ struct val_iter {
 	uint8_t type;
 };
 void val_iter_init(struct val_iter *it, const pea_val *v);
-int val_iter_next(struct val_iter *it);
+int val_iter_next_slow(struct val_iter *it);
+/* Inline for the common item, a string shorter than 128 bytes (a token):
+ * its length is one byte. */
+static inline int val_iter_next(struct val_iter *it)
+{
+	if (it->left && it->type == PEA_STRLIST && it->p[0] < 0x80) {
+		it->left--;
+		it->len = it->p[0];
+		it->s = (const char *)it->p + 1;
+		it->p += 1 + it->len;
+		return 1;
+	}
+	return val_iter_next_slow(it);
+}
 
 /* ---- the builder ---- */
 typedef struct pea_fb pea_fb;

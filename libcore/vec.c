@@ -30,8 +30,9 @@
 
 /* ------------------------------------------------------------ sorting */
 
-/* Sort keys by bits [32, 32 + bits) (least significant digit first, 11-bit
- * digits); small inputs by insertion. */
+/* Sort keys by bits [32, 32 + bits): least significant digit first, in two
+ * passes of up to 11 bits (three past 22 bits), the counts of every digit
+ * gathered in one pass; tiny inputs by insertion. */
 static void sort_keys(uint64_t *a, uint64_t *tmp, size_t n, int bits)
 {
 	if (n < 64) {
@@ -46,19 +47,37 @@ static void sort_keys(uint64_t *a, uint64_t *tmp, size_t n, int bits)
 		}
 		return;
 	}
+	int passes = bits <= 22 ? 2 : 3, d = (bits + passes - 1) / passes;
+	uint32_t cnt[3 << 11], mask = (1u << d) - 1, *c0 = cnt, *c1 = cnt + mask + 1, *c2 = c1 + mask + 1;
+	memset(cnt, 0, sizeof *cnt * ((size_t)passes << d));
+	if (passes == 2) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t k = (uint32_t)(a[i] >> 32);
+			c0[k & mask]++;
+			c1[(k >> d) & mask]++;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t k = (uint32_t)(a[i] >> 32);
+			c0[k & mask]++;
+			c1[(k >> d) & mask]++;
+			c2[(k >> 2 * d) & mask]++;
+		}
+	}
 	uint64_t *src = a, *dst = tmp;
-	for (int shift = 32; shift < 32 + bits; shift += 11) {
-		size_t cnt[2048] = {0};
-		for (size_t i = 0; i < n; i++)
-			cnt[(src[i] >> shift) & 2047]++;
-		size_t sum = 0;
-		for (int d = 0; d < 2048; d++) {
-			size_t c = cnt[d];
-			cnt[d] = sum;
-			sum += c;
+	for (int p = 0; p < passes; p++) {
+		uint32_t *c = cnt + ((size_t)p << d), sum = 0;
+		int shift = 32 + p * d;
+		/* a digit every key shares moves nothing */
+		if (c[(a[0] >> shift) & mask] == n)
+			continue;
+		for (uint32_t k = 0; k <= mask; k++) {
+			uint32_t x = c[k];
+			c[k] = sum;
+			sum += x;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[cnt[(src[i] >> shift) & 2047]++] = src[i];
+			dst[c[(src[i] >> shift) & mask]++] = src[i];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
@@ -197,6 +216,7 @@ struct vec {
 	/* strings owned when loaded from a model */
 	char **owned;
 	int nowned;
+	double logtf[64]; /* 1 + log(m) for the small counts most terms have */
 };
 
 static const char *const weight_names[] = {"count", "binary", "log", "tfidf", "bm25"};
@@ -238,6 +258,8 @@ static int check_opts(const struct vec_opts *o, struct pea_err *e)
 
 static void set_seeds(struct vec *v)
 {
+	for (int m = 1; m < 64; m++)
+		v->logtf[m] = 1 + log(m);
 	for (int i = 0; i < v->o.fields.n; i++)
 		v->seed[i] = hash_bytes(v->o.fields.v[i], strlen(v->o.fields.v[i]), 0);
 }
@@ -651,8 +673,8 @@ static double tf_weight(const struct vec *v, double m, double dl)
 	switch (v->o.weight) {
 	case VEC_COUNT: return m;
 	case VEC_BINARY: return 1;
-	case VEC_LOG: return 1 + log(m);
-	case VEC_TFIDF: return v->o.sublinear ? 1 + log(m) : m;
+	case VEC_LOG: return m < 64 ? v->logtf[(int)m] : 1 + log(m);
+	case VEC_TFIDF: return !v->o.sublinear ? m : m < 64 ? v->logtf[(int)m] : 1 + log(m);
 	case VEC_BM25: return m * (v->o.k1 + 1) / (m + v->o.k1 * (1 - v->o.b + v->o.b * dl / v->avgdl));
 	}
 	return m;
