@@ -1040,8 +1040,16 @@ int ud_next(struct unit_dec *d, pea_frame *f, struct pea_err *e)
 			}
 			d->rec_line[k] = d->line;
 		}
-		for (size_t i = 0; i < len; i++)
-			d->line += p[d->pos + i] == '\n';
+		if (u->kind != IN_CSV) {
+			d->line += body != len; /* a line a record */
+		} else {
+			/* quoted fields may hold newlines */
+			const char *q = p + d->pos, *qe = q + len;
+			while ((q = memchr(q, '\n', (size_t)(qe - q)))) {
+				d->line++;
+				q++;
+			}
+		}
 		d->pos += len;
 	}
 	if (repaired)

@@ -173,6 +173,7 @@ struct tok_state {
 	struct wref *w;	 /* the words of the current text */
 	uint32_t wn, wcap;
 	int keep_words;	 /* n-grams need the words */
+	int plain;	 /* no stop words, length bounds, folding or stemming */
 	struct buf wraw; /* words before stemming (char n-grams of stemmed words) */
 	uint32_t *wraw_end;
 	struct buf moved;
@@ -322,6 +323,7 @@ struct tok_state *tok_state_new(const struct tok *t)
 	if (t->o.stem)
 		s->stemmer = sb_stemmer_new(t->o.stem, "UTF_8");
 	s->keep_words = t->o.ngram_hi >= 2 || t->o.char_hi;
+	s->plain = !t->has_stop && t->o.min_len <= 1 && !t->o.max_len && !t->o.fold_numbers && !t->o.stem;
 	buf_init(&s->rep, 0);
 	buf_init(&s->norm, 0);
 	buf_init(&s->wraw, 0);
@@ -658,7 +660,7 @@ static void word_ref(struct tok_state *s, int64_t off, size_t n)
 
 /* A raw token through the filters into the record's tokens.  `whole`
  * marks URLs (1) and e-mail addresses (2), neither stopped nor stemmed. */
-static void take(struct tok_state *s, const char *p, size_t n, int whole, int how)
+static void take_slow(struct tok_state *s, const char *p, size_t n, int whole, int how)
 {
 	const struct tok_opts *o = &s->t->o;
 	size_t start = s->text.len;
@@ -718,6 +720,18 @@ static void take(struct tok_state *s, const char *p, size_t n, int whole, int ho
 		if (s->stemmer && o->char_hi)
 			s->wraw_end[s->wn - 1] = (uint32_t)s->wraw.len;
 	}
+}
+
+/* The common token: a word, with no filter to pass (the defaults). */
+static inline void take(struct tok_state *s, const char *p, size_t n, int whole, int how)
+{
+	if (PEA_LIKELY(s->plain && !whole && n)) {
+		int64_t off = put(s, p, n, how);
+		if (off >= 0 && s->keep_words)
+			word_ref(s, off, n);
+		return;
+	}
+	take_slow(s, p, n, whole, how);
 }
 
 /* fastText's subwords: the n-grams of "<word>", in code points, leaving out
