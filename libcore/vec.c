@@ -1324,6 +1324,11 @@ static uint32_t names_find(const struct vec_names *n, uint32_t index)
 	return lo < n->n && n->index[lo] == index ? lo : n->n;
 }
 
+int vec_names_signed(const struct vec_names *n)
+{
+	return n->sign != NULL;
+}
+
 const int8_t *vec_names_signs(const struct vec_names *n, uint32_t index, uint32_t *count)
 {
 	uint32_t i = n->sign ? names_find(n, index) : n->n;
