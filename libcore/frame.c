@@ -86,6 +86,8 @@ uint64_t frame_checksum(const uint8_t *hdr, const uint8_t *stored, size_t n)
 
 struct pea_frame {
 	struct buf raw;
+	const uint8_t *pl; /* the payload parsed: raw.p, or borrowed (frame_use) */
+	size_t pln;
 	uint32_t nfields;
 	struct pea_fdef *fields;
 	uint32_t fields_cap;
@@ -164,12 +166,21 @@ const pea_val *frame_get(const pea_frame *f, uint32_t rec, int field)
 	return NULL;
 }
 
-int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
-	       const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e)
+static int parse_payload(pea_frame *f, uint32_t nrec, struct pea_err *e);
+
+static int load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes, const uint8_t *stored,
+		ZSTD_DCtx *dctx, int borrow, struct pea_err *e)
 {
 	if (frame_checksum(hdrbytes, stored, h->stored) != h->sum) {
 		err_set(e, "checksum mismatch");
 		return -1;
+	}
+	/* vectors are aligned from the payload's start: borrow only an
+	 * 8-aligned payload */
+	if (borrow && h->codec == PEA_CODEC_NONE && !((uintptr_t)stored & 7)) {
+		f->pl = stored;
+		f->pln = h->raw;
+		return parse_payload(f, h->nrec, e);
 	}
 	buf_reset(&f->raw);
 	uint8_t *dst = buf_grow(&f->raw, h->raw);
@@ -193,6 +204,18 @@ int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
 	}
 	f->raw.len = h->raw;
 	return frame_parse(f, h->nrec, e);
+}
+
+int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
+	       const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e)
+{
+	return load(f, h, hdrbytes, stored, dctx, 0, e);
+}
+
+int frame_use(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
+	      const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e)
+{
+	return load(f, h, hdrbytes, stored, dctx, 1, e);
 }
 
 /* read a varint that must fit in 32 bits */
@@ -225,7 +248,8 @@ static int parse_table(pea_frame *f, const uint8_t **pp, const uint8_t *end, str
 		f->fields_cap = nf;
 	}
 	/* names are copied NUL-terminated so callers can use them as C strings */
-	size_t names_need = (size_t)(end - p) + nf;
+	size_t names_need = (size_t)(end - p) < (size_t)nf * PEA_MAX_NAME ? (size_t)(end - p) : (size_t)nf * PEA_MAX_NAME;
+	names_need += nf;
 	if (names_need > f->names_cap) {
 		f->names = xrealloc(f->names, names_need);
 		f->names_cap = names_need;
@@ -430,19 +454,26 @@ bad_list:
 
 int frame_parse(pea_frame *f, uint32_t nrec, struct pea_err *e)
 {
-	const uint8_t *p = f->raw.p, *end = f->raw.p + f->raw.len;
+	f->pl = f->raw.p;
+	f->pln = f->raw.len;
+	return parse_payload(f, nrec, e);
+}
+
+static int parse_payload(pea_frame *f, uint32_t nrec, struct pea_err *e)
+{
+	const uint8_t *p = f->pl, *end = f->pl + f->pln;
 	f->gen = __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED);
 	f->nfields = 0;
 	f->nrec = 0;
 	f->nvals = 0;
-	if (!f->raw.len) {
+	if (!f->pln) {
 		err_set(e, "empty payload");
 		return -1;
 	}
 	if (parse_table(f, &p, end, e))
 		return -1;
 	/* the record section starts at a multiple of 8 */
-	size_t pad = (size_t)(-(p - f->raw.p)) & 7;
+	size_t pad = (size_t)(-(p - f->pl)) & 7;
 	if ((size_t)(end - p) < pad) {
 		err_set(e, "payload ends inside the table padding");
 		return -1;

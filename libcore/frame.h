@@ -95,6 +95,11 @@ void frame_free(pea_frame *f);
  * caller knows the file and offset). */
 int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
 	       const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e);
+/* The same, but an uncompressed payload is parsed where it lies, with no
+ * copy: `stored` must then stay unchanged while the frame is used (the
+ * readers' units, which live until their frames are done). */
+int frame_use(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
+	      const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e);
 /* Parse the payload already in the frame's buffer (see frame_rawbuf). */
 int frame_parse(pea_frame *f, uint32_t nrec, struct pea_err *e);
 struct buf *frame_rawbuf(pea_frame *f);

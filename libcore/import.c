@@ -1008,7 +1008,7 @@ int ud_next(struct unit_dec *d, pea_frame *f, struct pea_err *e)
 		return 0;
 	if (u->kind == IN_PEA) {
 		d->done = 1;
-		return frame_load(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e) ? -1 : 1;
+		return frame_use(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e) ? -1 : 1;
 	}
 	const char *p = (const char *)u->data.p;
 	size_t n = u->data.len;
