@@ -10,6 +10,9 @@
 
 struct scratch {
 	double *p;
+	struct ds_x *xs; /* a frame's inputs, for algorithms that predict in batches */
+	double *pb;
+	uint32_t nbatch;
 	uint32_t *ord;
 	uint8_t *skip;
 	size_t nskip;
@@ -23,9 +26,21 @@ struct ctx {
 	struct scratch *s; /* per thread */
 };
 
-static int check_input(struct ctx *c, struct pmap_task *t, uint32_t r, const pea_val *x, const pea_val *fs)
+static int check_input(struct ctx *c, struct pmap_task *t, uint32_t r, const pea_val *x, const pea_val *fs,
+		       const pea_val *sh)
 {
 	const struct amodel *m = c->m;
+	if (m->shape[0] && sh && sh->type == PEA_INTS && sh->n == 3) {
+		/* images: the same number of values in another geometry is still wrong */
+		int64_t v[3];
+		struct val_iter it;
+		val_iter_init(&it, sh);
+		for (int i = 0; i < 3 && val_iter_next(&it); i++)
+			v[i] = it.i;
+		if (v[0] != m->shape[0] || v[1] != m->shape[1] || v[2] != m->shape[2])
+			return pmap_fail(t, r, "the model takes images of %dx%dx%d (channels x height x width), the record's shape is %lldx%lldx%lld",
+					 m->shape[0], m->shape[1], m->shape[2], (long long)v[0], (long long)v[1], (long long)v[2]);
+	}
 	if (x->type != PEA_SPARSE && x->type != PEA_DENSE)
 		return pmap_fail(t, r, "the feature field is %s, not a feature vector", pea_type_name(x->type));
 	if ((x->type == PEA_DENSE) != m->dense)
@@ -58,7 +73,7 @@ static int classify(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 	const struct amodel *m = c->m;
 	struct scratch *s = &c->s[pmap_thread(t)];
 	int fx = c->field ? frame_field(in, c->field) : frame_field(in, "features");
-	int fd = c->field ? -1 : frame_field(in, "dense"), fs = frame_field(in, "fspace");
+	int fd = c->field ? -1 : frame_field(in, "dense"), fs = frame_field(in, "fspace"), fsh = frame_field(in, "shape");
 	uint32_t nf = frame_nfields(in);
 	if (nf > s->nskip) {
 		s->nskip = nf;
@@ -71,17 +86,42 @@ static int classify(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 	int fpred = fb_xfield(out, "pred", PEA_STR), fprobs = fb_xfield(out, "probs", PEA_MAP);
 	int fpreds = m->multilabel ? fb_xfield(out, "preds", PEA_STRLIST) : -1;
 	int K = m->nlabels, pos = am_positive(m);
-	for (uint32_t r = 0; r < frame_nrec(in); r++) {
-		const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
-		if (!x && fd >= 0)
-			x = frame_get(in, r, fd);
-		if (!x)
-			return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
-					: pmap_fail(t, r, "no 'features' or 'dense' field");
-		if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL))
-			return -1;
-		struct ds_x dx = {x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
-		m->algo->predict(m, &dx, s->p);
+	uint32_t nrec = frame_nrec(in);
+	if (m->algo->predict_batch) {
+		/* networks: check every record, then predict the frame in batches */
+		if (nrec > s->nbatch) {
+			s->nbatch = nrec;
+			s->xs = xrealloc(s->xs, nrec * sizeof *s->xs);
+			s->pb = xrealloc(s->pb, xmul(nrec, (size_t)K) * sizeof *s->pb);
+		}
+		for (uint32_t r = 0; r < nrec; r++) {
+			const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
+			if (!x && fd >= 0)
+				x = frame_get(in, r, fd);
+			if (!x)
+				return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
+						: pmap_fail(t, r, "no 'features' or 'dense' field");
+			if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
+				return -1;
+			s->xs[r] = (struct ds_x){x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
+		}
+		m->algo->predict_batch(m, s->xs, (int)nrec, s->pb);
+	}
+	for (uint32_t r = 0; r < nrec; r++) {
+		if (m->algo->predict_batch) {
+			memcpy(s->p, s->pb + (size_t)r * K, (size_t)K * sizeof *s->p);
+		} else {
+			const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
+			if (!x && fd >= 0)
+				x = frame_get(in, r, fd);
+			if (!x)
+				return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
+						: pmap_fail(t, r, "no 'features' or 'dense' field");
+			if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
+				return -1;
+			struct ds_x dx = {x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
+			m->algo->predict(m, &dx, s->p);
+		}
 		int best = 0;
 		for (int k = 1; k < K; k++)
 			if (s->p[k] > s->p[best])
@@ -173,6 +213,8 @@ int main(int argc, char **argv)
 		free(c.s[i].p);
 		free(c.s[i].ord);
 		free(c.s[i].skip);
+		free(c.s[i].xs);
+		free(c.s[i].pb);
 	}
 	free(c.s);
 	am_free(c.m);

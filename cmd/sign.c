@@ -74,8 +74,10 @@ int main(int argc, char **argv)
 			printf("%s: good signature by %s, digest %s\n", args[i], fp, model_digest(m));
 			model_close(m);
 		}
-		if (bad)
+		if (bad) {
+			free(args);
 			return 1;
+		}
 	}
 	free(args);
 	return fflush(stdout) ? 1 : 0;

@@ -151,6 +151,10 @@ int main(int argc, char **argv)
 	ud_free(ud);
 	frame_free(f);
 	in_close(in);
+	if (shards > 0)
+		for (int i = 0; i < nout; i++)
+			free(names[i]);
+	free(names);
 	free(w);
 	free(o);
 	free(args);

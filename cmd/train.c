@@ -18,16 +18,18 @@ int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
 	const char *algo = "logreg", *out = NULL, *field = NULL, *init = NULL, *show = NULL, *names = NULL;
+	const char *checkpoint = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
 	int quiet = 0, balanced = 0, merge = 0;
 	const struct cli_opt opts[] = {
-		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm or nb"},
+		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn"},
 		CLI_OPT_OUTPUT(&out),
 		CLI_OPT_FIELD(&field, "the feature field (default features, or dense)"),
-		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, at most 1000 svm)"},
+		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, mlp, cnn; at most 1000 svm)"},
 		CLI_OPT_SEED(&seed),
 		{0, "init", CLI_STR, &init, "MODEL", "continue training MODEL on the new records"},
+		{0, "checkpoint", CLI_STR, &checkpoint, "FILE", "write the model to FILE after every epoch (resume with --init FILE)"},
 		{0, "holdout", CLI_DBL, &holdout, "F", "hold out a fraction F for validation, reported per epoch"},
 		{0, "patience", CLI_INT, &patience, "N", "stop after N epochs without a better validation loss (default 2, 0 = never)"},
 		{0, "balanced", CLI_FLAG, &balanced, NULL, "weigh labels inversely to their frequency"},
@@ -46,9 +48,15 @@ int main(int argc, char **argv)
 		"Records need `features` (sparse) or `dense`, and `label` (a string) or\n"
 		"`labels` (a list: multi-label, one-vs-rest).  The input may be a pipe: it is\n"
 		"held in memory as compressed blocks, so epochs cost little memory.  The same\n"
-		"--seed gives the same model file, byte for byte, at any --threads.",
+		"--seed gives the same model file, byte for byte, at any --threads.\n\n"
+		"Networks (--algo mlp, cnn): --net lists layers, separated by commas:\n"
+		"  convKxK:N[:sS][:pP]  convolution, N channels, stride S, zero padding P\n"
+		"  maxpoolK[:sS]  avgpoolK[:sS]  fc:N  relu  bn  dropout:P\n"
+		"ending with fc, whose width is the number of labels.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
+		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
+		"    pea train --algo cnn --net 'conv3x3:32,relu,maxpool2,fc:128,relu,fc' -o fashion.model\n"
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  pea train --show spam.model --top 10",
@@ -116,7 +124,7 @@ int main(int argc, char **argv)
 	ds_load(in, &dso, &train, &valid);
 	in_close(in);
 	double t1 = now_sec();
-	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, quiet, (uint64_t)seed, holdout};
+	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, quiet, (uint64_t)seed, holdout, checkpoint};
 	struct pea_err e;
 	struct amodel *m = learn_fit(a, train, valid, im, &lo, &e);
 	if (!m)

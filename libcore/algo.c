@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
-extern const struct algo algo_nb, algo_logreg, algo_svm;
-static const struct algo *const registry[] = {&algo_nb, &algo_logreg, &algo_svm};
+extern const struct algo algo_nb, algo_logreg, algo_svm, algo_mlp, algo_cnn;
+static const struct algo *const registry[] = {&algo_nb, &algo_logreg, &algo_svm, &algo_mlp, &algo_cnn};
 
 #define MAX_META (64u << 20)
 /* the version of the meta's fields and of the algorithms' sections */
@@ -53,6 +53,9 @@ int algo_check_params(struct fit *f, const char *algo, const char *allowed)
 		{"lr", !isnan(p->lr)},	     {"l1", !isnan(p->l1)},	  {"l2", !isnan(p->l2)},
 		{"cost", !isnan(p->cost)},   {"alpha", !isnan(p->alpha)}, {"tol", !isnan(p->tol)},
 		{"loss", p->loss != NULL},   {"schedule", p->schedule != NULL}, {"complement", p->complement},
+		{"net", p->net != NULL},     {"optim", p->optim != NULL},	  {"shape", p->shape != NULL},
+		{"momentum", !isnan(p->momentum)}, {"wd", !isnan(p->wd)},	  {"batch", p->batch != 0},
+		{"augment", p->augment >= 0}, {"flip", p->flip},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(given); i++) {
 		if (!given[i].set)

@@ -47,8 +47,13 @@ struct algo_params {
 	double lr, l1, l2, cost, alpha, tol;
 	const char *loss, *schedule;
 	int complement;
+	/* networks (mlp, cnn) */
+	const char *net, *optim, *shape;
+	double momentum, wd;
+	int64_t batch, augment;
+	int flip;
 };
-#define ALGO_PARAMS_INIT {NAN, NAN, NAN, NAN, NAN, NAN, NULL, NULL, 0}
+#define ALGO_PARAMS_INIT {NAN, NAN, NAN, NAN, NAN, NAN, NULL, NULL, 0, NULL, NULL, NULL, NAN, NAN, 0, -1, 0}
 #define CLI_OPTS_ALGO(p)                                                                                     \
 	{0, "lr", CLI_DBL, &(p).lr, "RATE", "logreg: learning rate (default 0.5)"},                          \
 	{0, "schedule", CLI_STR, &(p).schedule, "S", "logreg: adagrad (default), linear or constant rates"}, \
@@ -58,7 +63,15 @@ struct algo_params {
 	{0, "loss", CLI_STR, &(p).loss, "L", "svm: squared-hinge (default) or hinge"},                         \
 	{0, "tol", CLI_DBL, &(p).tol, "EPS", "svm: stop when the projected gradient spans < EPS (default 0.1)"}, \
 	{0, "alpha", CLI_DBL, &(p).alpha, "A", "nb: additive smoothing (default 1)"},                          \
-	{0, "complement", CLI_FLAG, &(p).complement, NULL, "nb: complement naive Bayes"}
+	{0, "complement", CLI_FLAG, &(p).complement, NULL, "nb: complement naive Bayes"},                    \
+	{0, "net", CLI_STR, &(p).net, "SPEC", "mlp, cnn: layers, e.g. conv3x3:32,relu,maxpool2,fc:128,relu,fc"}, \
+	{0, "optim", CLI_STR, &(p).optim, "NAME", "mlp, cnn: adam (default) or sgd (with --momentum)"},       \
+	{0, "batch", CLI_INT, &(p).batch, "N", "mlp, cnn: examples per mini-batch (default 64)"},           \
+	{0, "momentum", CLI_DBL, &(p).momentum, "M", "mlp, cnn: momentum of sgd (default 0.9)"},              \
+	{0, "wd", CLI_DBL, &(p).wd, "D", "mlp, cnn: weight decay (default 0)"},                              \
+	{0, "augment", CLI_INT, &(p).augment, "N", "cnn: shift training images by up to N pixels (default 0)"}, \
+	{0, "flip", CLI_FLAG, &(p).flip, NULL, "cnn: also flip training images left to right"},             \
+	{0, "shape", CLI_STR, &(p).shape, "CxHxW", "mlp, cnn: geometry of dense inputs (default: square, 1 or 3 channels)"}
 
 /* A trained model in memory, loaded or just trained. */
 struct amodel {
@@ -68,6 +81,7 @@ struct amodel {
 	int multilabel;	    /* labels are independent yes/no decisions */
 	int dense;	    /* input is a dense vector of dim values */
 	uint32_t dim;	    /* sparse: indices at or above dim weigh nothing */
+	int shape[3];	    /* dense images: channels, height, width (0: not images) */
 	char *fspace;	    /* the feature space the records named, or NULL */
 	double *thresholds; /* multi-label: per label, on probs */
 	uint64_t nrec;	    /* records trained on (the weight in merging) */
@@ -102,6 +116,9 @@ struct algo {
 	int (*load)(struct amodel *m, struct json_object *meta, struct pea_err *e);
 	/* probs: m->nlabels values */
 	void (*predict)(const struct amodel *m, const struct ds_x *x, double *probs);
+	/* optional: n records at once (probs: n rows of m->nlabels), for
+	 * algorithms whose cost falls when records are batched (networks) */
+	void (*predict_batch)(const struct amodel *m, const struct ds_x *x, int n, double *probs);
 	int (*merge)(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
 	/* the k heaviest features for a label, heaviest first (dir 1), or its
 	 * k most negative ones with their weights negated (dir -1), only those

@@ -57,6 +57,24 @@ void cli_help(const struct cli_cmd *cmd)
 	printf("\nExample:\n%s\n", cmd->example);
 }
 
+/* Option values live as long as the process: what the parser allocates
+ * (lists of repeated options, cli_split's pieces) is remembered here, so
+ * it stays reachable and no command needs code to free it. */
+static void **kept;
+static size_t nkept;
+
+static void *keep(void *old, void *now)
+{
+	for (size_t i = 0; old && i < nkept; i++)
+		if (kept[i] == old) {
+			kept[i] = now;
+			return now;
+		}
+	kept = xrealloc(kept, (nkept + 1) * sizeof *kept);
+	kept[nkept++] = now;
+	return now;
+}
+
 static void set_value(const struct cli_opt *o, const char *v)
 {
 	char shown[80];
@@ -82,7 +100,7 @@ static void set_value(const struct cli_opt *o, const char *v)
 		break;
 	case CLI_LIST: {
 		struct cli_list *l = o->dst;
-		l->v = xrealloc(l->v, (size_t)(l->n + 2) * sizeof *l->v);
+		l->v = keep(l->v, xrealloc(l->v, (size_t)(l->n + 2) * sizeof *l->v));
 		l->v[l->n++] = v;
 		l->v[l->n] = NULL;
 		break;
@@ -225,8 +243,8 @@ struct cli_list cli_split(const char *s, char sep)
 	for (;;) {
 		const char *e = strchr(p, sep);
 		size_t n = e ? (size_t)(e - p) : strlen(p);
-		l.v = xrealloc(l.v, (size_t)(l.n + 2) * sizeof *l.v);
-		l.v[l.n++] = xstrndup(p, n);
+		l.v = keep(l.v, xrealloc(l.v, (size_t)(l.n + 2) * sizeof *l.v));
+		l.v[l.n++] = keep(NULL, xstrndup(p, n));
 		l.v[l.n] = NULL;
 		if (!e)
 			break;

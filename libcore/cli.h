@@ -66,7 +66,7 @@ const char *pea_version(void);
 /* Resolve -j: 0 or negative means every core. */
 int cli_threads(int64_t j);
 
-/* Split "a,b,c" into a list (the strings are copies). */
+/* Split "a,b,c" into a list (copies that live as long as the process). */
 struct cli_list cli_split(const char *s, char sep);
 
 #endif

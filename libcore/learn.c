@@ -321,6 +321,20 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 				break;
 			}
 		}
+		if (o->checkpoint) {
+			/* the model as it stands, written atomically: a run that is
+			 * stopped resumes from it with --init */
+			struct amodel *ck = shell(a, train, &f);
+			a->snapshot(st, &f, ck);
+			ck->nrec = seen;
+			if (f.multilabel) {
+				ck->thresholds = xcalloc((size_t)f.nlabels, sizeof *ck->thresholds);
+				for (int c = 0; c < f.nlabels; c++)
+					ck->thresholds[c] = 0.5;
+			}
+			am_save(ck, o->checkpoint);
+			am_free(ck);
+		}
 		if (progress_due(&pr)) {
 			double t = progress_elapsed(&pr);
 			if (f.valid)

@@ -21,6 +21,7 @@ struct learn_opts {
 	int quiet;
 	uint64_t seed;
 	double holdout; /* recorded in the settings */
+	const char *checkpoint; /* write the model here after every epoch, or NULL */
 };
 
 /* Train on train (validation on valid, which may be NULL), starting from

@@ -32,7 +32,13 @@
 #define BATCH_BYTES (16u << 20)
 #define MAX_DIR_DEPTH 64
 
-enum kind { K_NONE, K_HTML, K_TEXT, K_MAIL };
+enum kind { K_NONE, K_HTML, K_TEXT, K_MAIL, K_IMAGE };
+
+/* Images are passed on as they are, in field body, for pea image. */
+static int image_sniff(const uint8_t *p, size_t n)
+{
+	return (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) || (n >= 3 && !memcmp(p, "\xff\xd8\xff", 3));
+}
 
 /* One document: where it came from, its bytes, and what extraction made */
 struct sdoc {
@@ -211,8 +217,13 @@ static void extract(const struct scrape_opts *o, struct sdoc *d)
 			d->kind = html_sniff(p, n) && !ctype_is(d->ctype, "text/plain") ? K_HTML : K_TEXT;
 		else if (ctype_is(d->ctype, "application/octet-stream") && html_sniff(p, n))
 			d->kind = K_HTML;
+		else if (!strncasecmp(d->ctype, "image/", 6) || image_sniff(p, n))
+			d->kind = K_IMAGE;
 		else
 			d->kind = K_NONE;
+	} else if (image_sniff(p, n)) {
+		d->kind = K_IMAGE;
+		d->ctype = xstrdup(p[0] == 0x89 ? "image/png" : "image/jpeg");
 	} else {
 		d->kind = mail_sniff(p, n) ? K_MAIL : html_sniff(p, n) ? K_HTML : has_nul(p, n) ? K_NONE : K_TEXT;
 		d->ctype = xstrdup(d->kind == K_MAIL ? "message/rfc822" : d->kind == K_HTML ? "text/html"
@@ -253,6 +264,7 @@ static void extract(const struct scrape_opts *o, struct sdoc *d)
 			d->h.text.len--;
 		break;
 	}
+	case K_IMAGE:
 	case K_NONE:
 		break;
 	}
@@ -317,6 +329,8 @@ static void emit(scraper *s, struct sdoc *d)
 		fb_int(fb, fb_xfield(fb, "attachments", PEA_INT), d->m.attachments);
 		put_buf(fb, "headers", &d->m.headers);
 		put_str(fb, "text", d->m.text.p, d->m.text.len);
+	} else if (d->kind == K_IMAGE && !d->error) {
+		fb_bytes(fb, fb_xfield(fb, "body", PEA_BYTES), d->data, d->len);
 	} else if (d->kind != K_NONE && !d->error) {
 		put_buf(fb, "title", &d->h.title);
 		put_buf(fb, "lang", &d->h.lang);
@@ -545,7 +559,7 @@ static void scrape_file(scraper *s, const char *path, const struct stat *sb)
 		munmap(map, n);
 		return;
 	}
-	if (n && has_nul(map, n) && !mail_sniff(map, n)) {
+	if (n && has_nul(map, n) && !mail_sniff(map, n) && !image_sniff(map, n)) {
 		s->st.skipped_binary++;
 		munmap(map, n);
 		return;

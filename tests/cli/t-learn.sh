@@ -173,7 +173,7 @@ t 'an unknown algorithm is a usage error' '
 	rc=0
 	pea train --algo forest -o x.model train.jsonl 2> u.err || rc=$?
 	test $rc = 2
-	grep -q "^pea-train: unknown --algo .forest. (one of nb, logreg, svm)$" u.err'
+	grep -q "^pea-train: unknown --algo .forest. (one of nb, logreg, svm, mlp, cnn)$" u.err'
 t_err 'a parameter of another algorithm is refused' 1 'pea-train: --cost means nothing to --algo nb' \
 	pea train --algo nb --cost 2 -o x.model train.jsonl
 t_err 'eval needs predictions' 1 "pea-eval: test.jsonl: line 1: no 'pred' field (pea classify adds it)" \

@@ -1,0 +1,247 @@
+/* test-nn - every layer's gradient against finite differences, a tiny set
+ * learned to 100 %, bit-identical training at 1 and 2 threads, and the
+ * patches of dense.c against a direct convolution. */
+#include "dense.h"
+#include "nn.h"
+#include "tap.h"
+
+#include <stdlib.h>
+
+static struct rng R;
+
+static float *randv(size_t n, float scale)
+{
+	float *v = xmalloc(n * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		v[i] = (float)((rng_unit(&R) * 2 - 1) * scale);
+	return v;
+}
+
+/* central differences on `probe` parameters chosen at random; returns the
+ * worst relative error */
+static double grad_check(struct nn *n, const struct nn_data *d, int probe)
+{
+	float *g = xmalloc(n->nparam * sizeof(float));
+	nn_loss_grad(n, d, g);
+	double worst = 0;
+	for (int t = 0; t < probe; t++) {
+		size_t k = (size_t)rng_below(&R, n->nparam);
+		float keep = n->param[k];
+		double h = 2e-3;
+		float *gg = xmalloc(n->nparam * sizeof(float));
+		n->param[k] = keep + (float)h;
+		double lp = nn_loss_grad(n, d, gg);
+		n->param[k] = keep - (float)h;
+		double lm = nn_loss_grad(n, d, gg);
+		n->param[k] = keep;
+		free(gg);
+		double num = (lp - lm) / (2 * h), err = fabs(num - g[k]) / (fabs(num) + fabs(g[k]) + 1e-3);
+		if (err > worst)
+			worst = err;
+	}
+	free(g);
+	return worst;
+}
+
+static void check_net(const char *spec, int c, int h, int w, int sparse, uint32_t dim)
+{
+	struct pea_err e;
+	int N = 6, nout = 3;
+	struct nn *n = nn_build(spec, c, h, w, sparse, dim, nout, &e);
+	if (!ok(n != NULL, "builds %s", spec)) {
+		printf("#   %s\n", e.msg);
+		return;
+	}
+	struct rng ir;
+	rng_seed(&ir, 7);
+	nn_init(n, &ir);
+	/* batch norm scales away from 1 so their gradient is not trivially tied */
+	for (int i = 0; i < n->nl; i++)
+		if (n->l[i].kind == NN_BN)
+			for (size_t k = 0; k < n->l[i].nb; k++)
+				n->param[n->l[i].boff + k] += (float)(rng_unit(&R) - 0.5);
+	struct nn_data d = {.n = (size_t)N};
+	int y[6] = {0, 1, 2, 1, 0, 2};
+	float *x = NULL, *val = NULL;
+	uint64_t off[7];
+	uint32_t idx[6 * 3];
+	d.y = y;
+	if (sparse) {
+		val = randv(6 * 3, 1);
+		for (int i = 0; i < N; i++) {
+			off[i] = (uint64_t)i * 3;
+			idx[i * 3] = (uint32_t)i;
+			idx[i * 3 + 1] = (uint32_t)(i + 7);
+			idx[i * 3 + 2] = (uint32_t)(dim - 1 - i);
+		}
+		off[N] = (uint64_t)N * 3;
+		d.off = off;
+		d.idx = idx;
+		d.val = val;
+	} else {
+		x = randv((size_t)N * c * h * w, 1);
+		d.x = x;
+	}
+	double worst = grad_check(n, &d, 40);
+	if (!ok(worst < 0.05, "gradients of %s match finite differences", spec))
+		printf("#   worst relative error %g\n", worst);
+	free(x);
+	free(val);
+	nn_free(n);
+}
+
+/* 4 classes of 6x6 images: a bright quadrant each, plus noise */
+static void make_quads(int N, float **x, int **y)
+{
+	*x = xmalloc((size_t)N * 36 * sizeof(float));
+	*y = xmalloc((size_t)N * sizeof(int));
+	for (int i = 0; i < N; i++) {
+		int q = i % 4;
+		(*y)[i] = q;
+		for (int r = 0; r < 6; r++)
+			for (int c = 0; c < 6; c++) {
+				int in = (r < 3) == (q < 2) && (c < 3) == (q % 2 == 0);
+				(*x)[i * 36 + r * 6 + c] = (float)(in ? 0.8 : 0.1) + (float)(rng_unit(&R) * 0.3);
+			}
+	}
+}
+
+static struct nn *train_quads(const char *spec, int threads, int epochs, int augment, double *acc)
+{
+	struct pea_err e;
+	float *x;
+	int *y;
+	struct rng r;
+	rng_seed(&r, 11);
+	R = r;
+	make_quads(100, &x, &y);
+	struct nn *n = nn_build(spec, 1, 6, 6, 0, 0, 4, &e);
+	if (!n) {
+		printf("# %s\n", e.msg);
+		exit(1);
+	}
+	rng_seed(&r, 3);
+	nn_init(n, &r);
+	struct nn_opts o = {.optim = NN_ADAM, .sched = NN_COSINE, .batch = 40, .lr = 0.01, .wd = 1e-4,
+			    .threads = threads, .epochs = epochs, .augment = augment};
+	struct nn_trainer *t = nn_trainer_new(n, &o, 5);
+	struct nn_data d = {.n = 100, .x = x, .y = y};
+	for (int ep = 0; ep < epochs; ep++)
+		nn_epoch(t, &d, ep, acc, NULL, NULL);
+	nn_trainer_free(t);
+	/* accuracy of the trained network, in inference mode */
+	int right = 0;
+	float p[4];
+	for (int i = 0; i < 100; i++) {
+		nn_predict(n, x + i * 36, NULL, NULL, 0, p);
+		int best = 0;
+		for (int k = 1; k < 4; k++)
+			if (p[k] > p[best])
+				best = k;
+		right += best == y[i];
+	}
+	*acc = right / 100.0;
+	free(x);
+	free(y);
+	return n;
+}
+
+static void test_patches(void)
+{
+	/* a 3x3 convolution with stride 2 and padding 1, computed directly */
+	struct dense_conv g = {2, 2, 5, 4, 3, 2, 1, 3, 2};
+	float *x = randv(2 * 2 * 5 * 4, 1), *wt = randv(3 * 2 * 9, 1);
+	float *cols = xmalloc(18 * 2 * 6 * sizeof(float)), y[3 * 12];
+	dense_init();
+	dense_im2col(&g, x, cols);
+	dense_gemm(0, 0, 3, 12, 18, 1, wt, 18, cols, 12, 0, y, 12);
+	double worst = 0;
+	for (int o = 0; o < 3; o++)
+		for (int b = 0; b < 2; b++)
+			for (int oy = 0; oy < 3; oy++)
+				for (int ox = 0; ox < 2; ox++) {
+					double s = 0;
+					for (int c = 0; c < 2; c++)
+						for (int ki = 0; ki < 3; ki++)
+							for (int kj = 0; kj < 3; kj++) {
+								int iy = oy * 2 + ki - 1, ix = ox * 2 + kj - 1;
+								if (iy >= 0 && iy < 5 && ix >= 0 && ix < 4)
+									s += wt[(o * 2 + c) * 9 + ki * 3 + kj] *
+									     x[((c * 2 + b) * 5 + iy) * 4 + ix];
+							}
+					double got = y[o * 12 + (b * 3 + oy) * 2 + ox];
+					if (fabs(got - s) > worst)
+						worst = fabs(got - s);
+				}
+	ok(worst < 1e-5, "im2col + sgemm equals a direct convolution (stride 2, padding 1)");
+	/* col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)> */
+	float *c2 = randv(18 * 12, 1), *dx = xmalloc(80 * sizeof(float));
+	dense_col2im(&g, c2, dx);
+	double a = 0, b = 0;
+	for (int i = 0; i < 18 * 12; i++)
+		a += cols[i] * c2[i];
+	for (int i = 0; i < 80; i++)
+		b += x[i] * dx[i];
+	near(a, b, 1e-3, "col2im is the adjoint of im2col");
+	free(x);
+	free(wt);
+	free(cols);
+	free(c2);
+	free(dx);
+}
+
+int main(void)
+{
+	rng_seed(&R, 42);
+	test_patches();
+	check_net("fc:7,relu,fc", 1, 3, 4, 0, 0);
+	check_net("conv3x3:4,relu,maxpool2,fc:5,relu,fc", 2, 7, 6, 0, 0);
+	check_net("conv3x3:3:s2:p1,bn,relu,avgpool2,fc", 1, 8, 8, 0, 0);
+	check_net("conv2x2:3,relu,conv2x2:2,fc", 1, 5, 5, 0, 0);
+	check_net("fc:8,bn,relu,dropout:0.5,fc", 1, 1, 10, 0, 0);
+	check_net("fc:6,relu,fc", 0, 0, 0, 1, 30);
+
+	struct pea_err e;
+	ok(!nn_build("conv3x3:8,fc:4,conv3x3:2,fc", 1, 6, 6, 0, 0, 4, &e), "conv after fc is refused");
+	ok(strstr(e.msg, "after fc") != NULL, "  with a message: %s", e.msg);
+	ok(!nn_build("conv9x9:8,fc", 1, 6, 6, 0, 0, 4, &e), "a kernel larger than the image is refused");
+	ok(!nn_build("fc,relu,fc", 1, 6, 6, 0, 0, 4, &e), "only the last fc may leave out its width");
+	ok(!nn_build("fc:8,relu", 1, 6, 6, 0, 0, 4, &e), "the last layer must be fc");
+	ok(!nn_build("fc:8,fc:3", 1, 6, 6, 0, 0, 4, &e), "the last fc must have one unit per label");
+	ok(!nn_build("conv3x3:8,fc", 0, 0, 0, 1, 100, 4, &e), "sparse input needs fc first");
+	ok(!nn_build("conv3x3:8,dropout:1.5,fc", 1, 6, 6, 0, 0, 4, &e), "dropout outside [0,1) is refused");
+	ok(!nn_build("relu,banana,fc", 1, 6, 6, 0, 0, 4, &e), "an unknown layer is refused");
+
+	double acc;
+	struct nn *a = train_quads("conv3x3:4,bn,relu,maxpool2,fc:16,relu,dropout:0.2,fc", 1, 30, 0, &acc);
+	near(acc, 1.0, 0, "a CNN learns a tiny set to 100 %%");
+	struct nn *b = train_quads("conv3x3:4,bn,relu,maxpool2,fc:16,relu,dropout:0.2,fc", 2, 30, 0, &acc);
+	ok(a->nparam == b->nparam && !memcmp(a->param, b->param, a->nparam * sizeof(float)) &&
+		   !memcmp(a->state, b->state, a->nstate * sizeof(float)),
+	   "the same seed gives bit-identical networks at 1 and 2 threads");
+	nn_free(b);
+	b = train_quads("conv3x3:4,bn,relu,maxpool2,fc:16,relu,dropout:0.2,fc", 3, 30, 0, &acc);
+	ok(!memcmp(a->param, b->param, a->nparam * sizeof(float)), "... and at 3 threads");
+	nn_free(b);
+	nn_free(a);
+	a = train_quads("fc:16,relu,fc", 2, 40, 1, &acc);
+	near(acc, 1.0, 0, "an MLP learns it too, with shifted copies (--augment)");
+	/* predictions one at a time equal predictions in a batch */
+	float *x;
+	int *y;
+	make_quads(40, &x, &y);
+	float pb[160], p1[4];
+	nn_predict_batch(a, x, 40, pb);
+	double worst = 0;
+	for (int i = 0; i < 40; i++) {
+		nn_predict(a, x + i * 36, NULL, NULL, 0, p1);
+		for (int k = 0; k < 4; k++)
+			if (fabs(p1[k] - pb[i * 4 + k]) > worst)
+				worst = fabs(p1[k] - pb[i * 4 + k]);
+	}
+	ok(worst < 1e-6, "one at a time and batched predictions agree");
+	free(x);
+	free(y);
+	nn_free(a);
+	return tap_done();
+}
