@@ -762,6 +762,21 @@ static void char_grams(struct tok_state *s, const char *w, size_t wn)
 }
 
 /* The n-grams of the current text's words, after its unigrams. */
+/* A word into an n-gram.  Most words are short: those are moved as 16
+ * bytes through a register (two moves, not a call), which the caller made
+ * room for at d and which the buffer holding the word has after it; the
+ * bytes past the word are overwritten next or lie past the end. */
+static inline void copy_word(uint8_t *d, const uint8_t *src, size_t n)
+{
+	if (n <= 16) {
+		uint8_t t[16];
+		memcpy(t, src, 16);
+		memcpy(d, t, 16);
+	} else {
+		memcpy(d, src, n);
+	}
+}
+
 static void grams(struct tok_state *s, size_t text_start, uint32_t n_before)
 {
 	const struct tok_opts *o = &s->t->o;
@@ -770,6 +785,7 @@ static void grams(struct tok_state *s, size_t text_start, uint32_t n_before)
 		/* unigrams are not wanted: keep the words aside */
 		buf_reset(&s->moved);
 		buf_add(&s->moved, s->text.p + text_start, s->text.len - text_start);
+		buf_grow(&s->moved, 16); /* the slack copy_word reads into */
 		for (uint32_t i = 0; i < s->wn; i++)
 			s->w[i].off -= (uint32_t)text_start;
 		s->text.len = text_start;
@@ -784,14 +800,14 @@ static void grams(struct tok_state *s, size_t text_start, uint32_t n_before)
 				s->over = 1;
 				return;
 			}
-			uint8_t *d = buf_grow(&s->text, len + 5);
+			uint8_t *d = buf_grow(&s->text, len + 5 + 16);
 			d += vi_put(d, len);
 			/* after buf_grow: the words may be in the text, which moved */
 			const uint8_t *base = moved ? s->moved.p : s->text.p;
 			for (uint32_t k = i; k < i + (uint32_t)g; k++) {
 				if (k > i)
 					*d++ = ' ';
-				memcpy(d, base + s->w[k].off, s->w[k].len);
+				copy_word(d, base + s->w[k].off, s->w[k].len);
 				d += s->w[k].len;
 			}
 			s->text.len = (size_t)(d - s->text.p);

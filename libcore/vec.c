@@ -573,6 +573,7 @@ struct vec_thread {
 	size_t kcap;
 	uint32_t *idx;
 	float *val;
+	int32_t *cnt; /* a run's signed count */
 	size_t vcap;
 	int names;
 	struct ttab nt; /* names seen (hashing) */
@@ -606,6 +607,7 @@ void vec_thread_free(struct vec_thread *t)
 	free(t->tmp);
 	free(t->idx);
 	free(t->val);
+	free(t->cnt);
 	if (t->names)
 		tt_release(&t->nt);
 	for (int i = 0; i < t->v->o.numeric.n; i++)
@@ -635,6 +637,7 @@ static void val_room(struct vec_thread *t, size_t n)
 	t->vcap = n + n / 2 + 64;
 	t->idx = xrealloc(t->idx, xmul(t->vcap, sizeof *t->idx));
 	t->val = xrealloc(t->val, xmul(t->vcap, sizeof *t->val));
+	t->cnt = xrealloc(t->cnt, xmul(t->vcap, sizeof *t->cnt));
 }
 
 static void name_add(struct vec_thread *t, uint64_t h, int ns, const char *p, size_t n, uint32_t idx)
@@ -714,15 +717,33 @@ int vec_apply(struct vec_thread *t, const struct vec_rec *r, const uint32_t **oi
 	}
 	sort_keys(t->key, t->tmp, k, o->vocab ? bits_for(v->nterms) : o->bits);
 	val_room(t, k);
+	/* the runs of equal index and their signed counts, with no branch on
+	 * where a run ends (runs are short, their lengths unpredictable): the
+	 * run in hand is stored at slot r on every step, and r moves on when
+	 * the next key starts another */
+	size_t runs = 0;
+	if (k) {
+		uint32_t cur = (uint32_t)(t->key[0] >> 32);
+		int32_t c = 1 - 2 * (int32_t)(t->key[0] & 1);
+		for (size_t i = 1; i < k; i++) {
+			uint32_t idx = (uint32_t)(t->key[i] >> 32);
+			int32_t s = 1 - 2 * (int32_t)(t->key[i] & 1);
+			int same = idx == cur;
+			t->idx[runs] = cur;
+			t->cnt[runs] = c;
+			runs += !same;
+			c = same ? c + s : s;
+			cur = idx;
+		}
+		t->idx[runs] = cur;
+		t->cnt[runs] = c;
+		runs++;
+	}
 	uint32_t n = 0;
 	double dl = (double)ntok, norm = 0;
-	for (size_t i = 0; i < k;) {
-		uint32_t idx = (uint32_t)(t->key[i] >> 32);
-		int64_t c = 0;
-		size_t j = i;
-		for (; j < k && (uint32_t)(t->key[j] >> 32) == idx; j++)
-			c += (t->key[j] & 1) ? -1 : 1;
-		i = j;
+	for (size_t r = 0; r < runs; r++) {
+		uint32_t idx = t->idx[r];
+		int32_t c = t->cnt[r];
 		if (!c)
 			continue; /* colliding tokens of opposite signs cancelled */
 		double m = (double)(c < 0 ? -c : c), w = tf_weight(v, m, dl);
