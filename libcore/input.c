@@ -195,6 +195,12 @@ static int open_next(pea_in *in)
 	if (!strcmp(f, "-")) {
 		in->fd = 0;
 		in->name = stdin_name;
+#ifdef F_SETPIPE_SZ
+		/* room for a frame in the pipe (see out_open), from either end */
+		struct stat st;
+		if (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode))
+			fcntl(0, F_SETPIPE_SZ, (int)(PEA_FRAME_TARGET / 4));
+#endif
 	} else {
 		in->fd = open(f, O_RDONLY | O_CLOEXEC);
 		if (in->fd < 0)

@@ -217,6 +217,7 @@ struct vec {
 	char **owned;
 	int nowned;
 	double logtf[64]; /* 1 + log(m) for the small counts most terms have */
+	double wtab[64];  /* tf_weight of those counts (not BM25); 0 for 0 */
 };
 
 static const char *const weight_names[] = {"count", "binary", "log", "tfidf", "bm25"};
@@ -256,10 +257,14 @@ static int check_opts(const struct vec_opts *o, struct pea_err *e)
 	return 0;
 }
 
+static double tf_weight(const struct vec *v, double m, double dl);
+
 static void set_seeds(struct vec *v)
 {
 	for (int m = 1; m < 64; m++)
 		v->logtf[m] = 1 + log(m);
+	for (int m = 1; m < 64; m++)
+		v->wtab[m] = tf_weight(v, m, 1);
 	for (int i = 0; i < v->o.fields.n; i++)
 		v->seed[i] = hash_bytes(v->o.fields.v[i], strlen(v->o.fields.v[i]), 0);
 }
@@ -741,12 +746,15 @@ int vec_apply(struct vec_thread *t, const struct vec_rec *r, const uint32_t **oi
 	}
 	uint32_t n = 0;
 	double dl = (double)ntok, norm = 0;
+	/* weights of small counts from a table (BM25's depend on the
+	 * record's length); a run whose tokens cancelled (count 0) weighs 0
+	 * and is written over by the next */
+	const double *tab = o->weight == VEC_BM25 ? NULL : v->wtab;
 	for (size_t r = 0; r < runs; r++) {
 		uint32_t idx = t->idx[r];
 		int32_t c = t->cnt[r];
-		if (!c)
-			continue; /* colliding tokens of opposite signs cancelled */
-		double m = (double)(c < 0 ? -c : c), w = tf_weight(v, m, dl);
+		uint32_t a = (uint32_t)(c < 0 ? -c : c);
+		double w = tab && a < 64 ? tab[a] : a ? tf_weight(v, a, dl) : 0;
 		if (v->idf)
 			w *= v->idf[idx];
 		if (c < 0)
@@ -754,7 +762,7 @@ int vec_apply(struct vec_thread *t, const struct vec_rec *r, const uint32_t **oi
 		t->idx[n] = idx;
 		t->val[n] = (float)w;
 		norm += o->norm == VEC_NORM_L2 ? w * w : fabs(w);
-		n++;
+		n += c != 0;
 	}
 	if (o->norm != VEC_NORM_NONE && norm > 0) {
 		double s = o->norm == VEC_NORM_L2 ? 1 / sqrt(norm) : 1 / norm;
