@@ -238,7 +238,7 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 	return 0;
 }
 
-int utf8_valid(const uint8_t *p, size_t n)
+size_t utf8_valid_len(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -266,10 +266,15 @@ int utf8_valid(const uint8_t *p, size_t n)
 		}
 		size_t k = utf8_seq(p + i, n - i);
 		if (!k)
-			return 0;
+			return i;
 		i += k;
 	}
-	return 1;
+	return n;
+}
+
+int utf8_valid(const uint8_t *p, size_t n)
+{
+	return utf8_valid_len(p, n) == n;
 }
 
 size_t utf8_repair(struct buf *b, const uint8_t *p, size_t n)

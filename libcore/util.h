@@ -147,6 +147,8 @@ int parse_size(const char *s, uint64_t *out);
 
 /* UTF-8 validity (RFC 3629: no surrogates, no overlongs, <= U+10FFFF). */
 int utf8_valid(const uint8_t *p, size_t n);
+/* the bytes before the first invalid sequence (n when all are valid) */
+size_t utf8_valid_len(const uint8_t *p, size_t n);
 /* Append s to b with each invalid sequence replaced by U+FFFD; returns how
  * many replacements were made. */
 size_t utf8_repair(struct buf *b, const uint8_t *p, size_t n);
