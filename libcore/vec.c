@@ -761,7 +761,9 @@ int vec_apply(struct vec_thread *t, const struct vec_rec *r, const uint32_t **oi
 			w = -w;
 		t->idx[n] = idx;
 		t->val[n] = (float)w;
-		norm += o->norm == VEC_NORM_L2 ? w * w : fabs(w);
+		/* a sum that chains every run: only when a norm needs it */
+		if (o->norm != VEC_NORM_NONE)
+			norm += o->norm == VEC_NORM_L2 ? w * w : fabs(w);
 		n += c != 0;
 	}
 	if (o->norm != VEC_NORM_NONE && norm > 0) {
