@@ -120,8 +120,10 @@ struct algo {
 	 * algorithms whose cost falls when records are batched (networks) */
 	void (*predict_batch)(const struct amodel *m, const struct ds_x *x, int n, double *probs);
 	int (*merge)(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
-	/* the k heaviest features for a label, heaviest first; returns how many */
-	int (*top)(const struct amodel *m, int label, int k, uint32_t *idx, float *w);
+	/* the k heaviest features for a label, heaviest first (dir 1), or its
+	 * k most negative ones with their weights negated (dir -1), only those
+	 * above 0 either way; returns how many */
+	int (*top)(const struct amodel *m, int label, int dir, int k, uint32_t *idx, float *w);
 	void (*release)(struct amodel *m);
 };
 

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 struct rec {
 	uint32_t u, i;
@@ -134,12 +135,11 @@ void ho_run(pea_in *in, const struct ho_opts *o, pea_wr *train, pea_wr *test, st
 				r0->i = st_intern(items, si, ni);
 				r0->t = t;
 				/* the pair's hash: "user\titem", seeded */
-				XXH3_state_t hs;
-				XXH3_64bits_reset_withSeed(&hs, o->seed);
-				XXH3_64bits_update(&hs, su, nu);
-				XXH3_64bits_update(&hs, "\t", 1);
-				XXH3_64bits_update(&hs, si, ni);
-				r0->h = XXH3_64bits_digest(&hs);
+				char pair[2 * IX_MAX_NAME + 1];
+				memcpy(pair, su, nu);
+				pair[nu] = '\t';
+				memcpy(pair + nu + 1, si, ni);
+				r0->h = hash_bytes(pair, nu + 1 + ni, o->seed);
 			}
 		}
 	}

@@ -35,7 +35,7 @@ struct in_opts {
 	int csv_strings;	/* CSV/TSV: every value stays a string */
 	int zero_based;		/* svmlight: indices start at 0, not 1 */
 	struct cli_list types;	/* NAME=TYPE: the type an importer gives a field */
-	size_t chunk;		/* bytes of text per unit (default 1 MiB) */
+	size_t chunk;		/* bytes of text per unit (default 256 KiB) */
 	int headers_only;	/* frames: skip payloads (counting from headers) */
 };
 
