@@ -5,6 +5,7 @@
  * field, so `label` reaches pea-eval. */
 #include "algo.h"
 #include "pmap.h"
+#include "reload.h"
 
 #include <stdio.h>
 
@@ -24,7 +25,59 @@ struct ctx {
 	int64_t top;
 	double threshold; /* NAN: the model's own decision */
 	struct scratch *s; /* per thread */
+	int nt;
+	struct reload *rl; /* --reload */
 };
+
+/* scratch sized for the model's labels */
+static void size_scratch(struct ctx *c)
+{
+	for (int i = 0; i < c->nt; i++) {
+		c->s[i].p = xrealloc(c->s[i].p, (size_t)c->m->nlabels * sizeof *c->s[i].p);
+		c->s[i].ord = xrealloc(c->s[i].ord, (size_t)c->m->nlabels * sizeof *c->s[i].ord);
+		c->s[i].nbatch = 0; /* the batch buffers hold nlabels values a record */
+	}
+}
+
+/* what a model must be for the options given */
+static const char *unfit(const struct ctx *c, const struct amodel *m)
+{
+	if (!isnan(c->threshold) && !m->multilabel && m->nlabels != 2)
+		return "--threshold needs a binary or multi-label model";
+	/* the records keep coming from the same vectorizer */
+	const struct amodel *old = c->m;
+	if (old && (m->dense != old->dense || (m->dense && m->dim != old->dim) ||
+		    (!m->fspace) != (!old->fspace) || (m->fspace && strcmp(m->fspace, old->fspace))))
+		return "its feature space is not the one the records are in";
+	return NULL;
+}
+
+static void *open_model(void *arg, const char *path, struct pea_err *e)
+{
+	struct amodel *m = am_open(path, e);
+	const char *why = m ? unfit(arg, m) : NULL;
+	if (why) {
+		err_set(e, "%s", why);
+		am_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void free_model(void *m)
+{
+	am_free(m);
+}
+
+/* before each unit, while no worker runs: a new model file is swapped in */
+static void maybe_reload(void *arg)
+{
+	struct ctx *c = arg;
+	if (reload_check(c->rl)) {
+		c->m = reload_model(c->rl);
+		size_scratch(c);
+	}
+}
 
 static int check_input(struct ctx *c, struct pmap_task *t, uint32_t r, const pea_val *x, const pea_val *fs,
 		       const pea_val *sh)
@@ -163,9 +216,11 @@ int main(int argc, char **argv)
 	const char *model = NULL;
 	int64_t threads = 0;
 	int quiet = 0;
+	int reload = 0;
 	c.threshold = NAN;
 	const struct cli_opt opts[] = {
 		CLI_OPT_MODEL(&model),
+		{0, "reload", CLI_FLAG, &reload, NULL, "use a new model file as soon as it replaces MODEL"},
 		CLI_OPT_FIELD(&c.field, "the feature field (default features, or dense)"),
 		{'k', "top", CLI_INT, &c.top, "K", "keep only the K most probable labels in probs"},
 		{0, "threshold", CLI_DBL, &c.threshold, "P", "binary: predict the second label when its probability is at least P; multi-label: every label at P or above"},
@@ -178,7 +233,9 @@ int main(int argc, char **argv)
 		"classify", "add predicted labels and probabilities to records", "-m MODEL [OPTIONS] [FILE...]",
 		"Adds `pred` (the most probable label), `probs` (label -> probability) and,\n"
 		"for multi-label models, `preds` (every label at or above its threshold);\n"
-		"keeps every other field.  Records must be in the model's feature space.",
+		"keeps every other field.  Records must be in the model's feature space.\n"
+		"With --reload, a model written over MODEL (atomically, as pea train\n"
+		"does) is checked and used from the next record on.",
 		opts, "  pea tokenize < test.jsonl | pea vectorize | pea classify -m spam.model | pea eval", 0, -1,
 	};
 	char **args;
@@ -198,12 +255,14 @@ int main(int argc, char **argv)
 			die_usage("--threshold needs a binary or multi-label model (this one has %d labels)", c.m->nlabels);
 	}
 	int nt = cli_threads(threads);
+	c.nt = nt;
 	c.s = xcalloc((size_t)nt, sizeof *c.s);
-	for (int i = 0; i < nt; i++) {
-		c.s[i].p = xcalloc((size_t)c.m->nlabels, sizeof *c.s[i].p);
-		c.s[i].ord = xcalloc((size_t)c.m->nlabels, sizeof *c.s[i].ord);
-	}
+	size_scratch(&c);
 	pea_in *in = in_open(args, nargs, NULL);
+	if (reload) {
+		c.rl = reload_new(model, c.m, open_model, free_model, &c);
+		in_on_unit(in, maybe_reload, &c);
+	}
 	pea_out *out = out_open(&oo);
 	struct pmap_opts po = {nt, classify, NULL, &c, quiet};
 	pmap_run(in, out, &po);
@@ -217,7 +276,10 @@ int main(int argc, char **argv)
 		free(c.s[i].pb);
 	}
 	free(c.s);
-	am_free(c.m);
+	if (c.rl)
+		reload_free(c.rl);
+	else
+		am_free(c.m);
 	free(args);
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* pea-eval - how good the predictions are: records with `label` (or
- * `labels`) and `pred` (or `preds`), and `probs` when there are any. */
+ * `labels`) and `pred` (or `preds`), and `probs` when there are any; with
+ * --ranking, records with `recs` and the held-out `item` (or `items`). */
 #include "afile.h"
+#include "cf.h"
 #include "metrics.h"
 #include "pmap.h"
 
@@ -73,6 +75,46 @@ static int collect(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb *
 	return 0;
 }
 
+/* --ranking: per record the list and the truth, as counts and strings */
+static int collect_ranking(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb *out)
+{
+	(void)arg;
+	(void)out;
+	struct buf *b = pmap_task_buf(t);
+	int fr = frame_field(in, "recs"), fi = frame_field(in, "item"), fis = frame_field(in, "items");
+	for (uint32_t r = 0; r < frame_nrec(in); r++) {
+		const pea_val *recs = fr >= 0 ? frame_get(in, r, fr) : NULL;
+		const pea_val *one = fi >= 0 ? frame_get(in, r, fi) : NULL, *many = fis >= 0 ? frame_get(in, r, fis) : NULL;
+		if (!recs)
+			return pmap_fail(t, r, "no 'recs' field (pea recommend adds it)");
+		if (recs->type != PEA_STRLIST)
+			return pmap_fail(t, r, "field 'recs' is %s, not a list of items", pea_type_name(recs->type));
+		if (!one && !many)
+			return pmap_fail(t, r, "no 'item' or 'items' field: the held-out truth (pea split writes it)");
+		if (one && many)
+			return pmap_fail(t, r, "both 'item' and 'items': give one truth");
+		if (one && one->type != PEA_STR)
+			return pmap_fail(t, r, "field 'item' is %s, not a string", pea_type_name(one->type));
+		if (many && (many->type != PEA_STRLIST || !many->n))
+			return pmap_fail(t, r, "field 'items' must be a list of at least one item");
+		put32(b, recs->n);
+		struct val_iter it;
+		val_iter_init(&it, recs);
+		while (val_iter_next(&it))
+			putstr(b, it.s, it.len);
+		if (one) {
+			put32(b, 1);
+			putstr(b, one->p, one->n);
+			continue;
+		}
+		put32(b, many->n);
+		val_iter_init(&it, many);
+		while (val_iter_next(&it))
+			putstr(b, it.s, it.len);
+	}
+	return 0;
+}
+
 struct rd {
 	const uint8_t *p, *end;
 };
@@ -110,29 +152,125 @@ static void ordered(void *arg, struct buf *data)
 	}
 }
 
+static void ordered_ranking(void *arg, struct buf *data)
+{
+	struct rmet *m = arg;
+	struct rd r = {data->p, data->p + data->len};
+	while (r.p < r.end) {
+		for (int part = 0; part < 2; part++) {
+			uint32_t n = get32(&r);
+			for (uint32_t i = 0; i < n; i++) {
+				uint32_t len = get32(&r);
+				(part ? rmet_truth : rmet_rec)(m, (const char *)r.p, len);
+				r.p += len;
+			}
+		}
+		rmet_end_record(m);
+	}
+}
+
+static void write_plot(const char *path, const struct buf *svg)
+{
+	struct afile af;
+	afile_open(&af, path, 0644);
+	afile_write(&af, svg->p, svg->len);
+	afile_commit(&af);
+}
+
+static int ranking(char **args, int nargs, int json, const char *plot, const char *model, const char *at,
+		   int threads, int quiet)
+{
+	uint64_t catalogue = 0;
+	if (model) {
+		struct pea_err e;
+		struct cfm *cm = cf_open(model, &e);
+		if (!cm)
+			die("%s: %s", model, e.msg);
+		catalogue = cm->nitems;
+		cf_close(cm);
+	}
+	int *cut = NULL, ncut = 0;
+	if (at) {
+		struct cli_list l = cli_split(at, ',');
+		cut = xcalloc((size_t)l.n + 1, sizeof *cut);
+		for (int i = 0; i < l.n; i++) {
+			int64_t k;
+			if (parse_i64(l.v[i], &k) || k < 1 || k > 100000)
+				die_usage("--at takes cut-offs from 1 to 100000, separated by commas");
+			cut[ncut++] = (int)k;
+			free((char *)l.v[i]);
+		}
+		free(l.v);
+	}
+	struct rmet *m = rmet_new();
+	pea_in *in = in_open(args, nargs, NULL);
+	struct pmap_opts po = {threads, collect_ranking, ordered_ranking, m, quiet};
+	pmap_run(in, NULL, &po);
+	in_close(in);
+	struct rmet_result r;
+	struct pea_err e;
+	if (rmet_compute(m, catalogue, cut, ncut, &r, &e))
+		die("%s", e.msg);
+	if (json)
+		rmet_print_json(&r, stdout);
+	else
+		rmet_print(&r, stdout);
+	if (plot) {
+		struct buf svg = BUF_INIT;
+		rmet_svg(&r, &svg);
+		write_plot(plot, &svg);
+		buf_release(&svg);
+	}
+	if (fflush(stdout) || ferror(stdout))
+		die_errno("writing the report");
+	rmet_result_release(&r);
+	rmet_free(m);
+	free(cut);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int json = 0;
-	const char *plot = NULL, *positive = NULL;
+	int json = 0, rank = 0;
+	const char *plot = NULL, *positive = NULL, *model = NULL, *at = NULL;
 	int64_t threads = 0;
 	int quiet = 0;
 	const struct cli_opt opts[] = {
 		{0, "json", CLI_FLAG, &json, NULL, "print the figures as one JSON object"},
 		{0, "plot", CLI_STR, &plot, "FILE", "draw the confusion heat map (and ROC curve) as SVG into FILE"},
 		{0, "positive", CLI_STR, &positive, "LABEL", "the label ROC and PR curves score (default: the second by name)"},
+		{0, "ranking", CLI_FLAG, &rank, NULL, "rank metrics of recommendations: `recs` against `item` or `items`"},
+		{0, "at", CLI_STR, &at, "K,...", "--ranking: the cut-offs shown (default 1,5,10,20,50,100 up to the list length)"},
+		CLI_OPT_MODEL(&model),
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
-		"eval", "accuracy, F1, confusion, log loss and ROC of predictions", "[OPTIONS] [FILE...]",
+		"eval", "accuracy, F1, confusion, log loss and ROC; or ranking metrics of recommendations",
+		"[OPTIONS] [FILE...]",
 		"Reads records with `label` and `pred` (or `labels` and `preds`), and\n"
-		"`probs` for log loss, ROC AUC and PR AUC; prints a table, or JSON.",
-		opts, "  pea classify -m spam.model test.pea | pea eval --plot spam.svg", 0, -1,
+		"`probs` for log loss, ROC AUC and PR AUC; prints a table, or JSON.\n"
+		"With --ranking, reads records with `recs` (pea recommend) and the truth,\n"
+		"`item` or `items` (pea split), and prints HR, NDCG, recall, precision, MAP\n"
+		"and coverage at cut-offs k; -m names the model whose items coverage counts.",
+		opts,
+		"  pea classify -m spam.model test.pea | pea eval --plot spam.svg\n"
+		"  pea recommend -m recs.model -k 10 < test.pea | pea eval --ranking",
+		0, -1,
 	};
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	if (!rank && (model || at))
+		die_usage("-m and --at go with --ranking");
+	if (rank && positive)
+		die_usage("--positive means nothing to --ranking");
+	if (rank) {
+		int rc = ranking(args, nargs, json, plot, model, at, cli_threads(threads), quiet);
+		free(args);
+		return rc;
+	}
 	struct met *m = met_new();
 	pea_in *in = in_open(args, nargs, NULL);
 	struct pmap_opts po = {cli_threads(threads), collect, ordered, m, quiet};
@@ -149,10 +287,7 @@ int main(int argc, char **argv)
 	if (plot) {
 		struct buf svg = BUF_INIT;
 		met_svg(&r, &svg);
-		struct afile af;
-		afile_open(&af, plot, 0644);
-		afile_write(&af, svg.p, svg.len);
-		afile_commit(&af);
+		write_plot(plot, &svg);
 		buf_release(&svg);
 	}
 	if (fflush(stdout) || ferror(stdout))

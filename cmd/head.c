@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		die_usage("--records must not be negative");
 	pea_reader *r = reader_open(args, nargs, NULL);
 	pea_wr *w = wr_open(&oo);
+	in_on_idle(reader_in(r), wr_idle, w);
 	const pea_frame *f;
 	int64_t done = 0;
 	while (done < n && (f = reader_next(r))) {

@@ -1,9 +1,14 @@
-/* pea-scrape - the web, WARC archives, mail and local files to text records. */
-#include "scrape.h"
+/* pea-scrape - the web, WARC archives, mail and local files to text records;
+ * with --follow, live sources (Mastodon streams, feeds) for as long as it runs. */
 #include "err.h"
+#include "follow.h"
+#include "scrape.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int is_url(const char *a)
 {
@@ -34,13 +39,66 @@ static int stdin_urls(void *ctx, scraper *s)
 	return 1;
 }
 
+/* A bearer token: only visible ASCII (so it cannot smuggle a header in),
+ * never echoed in a message. */
+static char *check_token(char *t, const char *from)
+{
+	size_t n = strlen(t);
+	while (n && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' || t[n - 1] == '\t'))
+		t[--n] = 0;
+	if (!n)
+		die("%s: no token in it", from);
+	for (size_t i = 0; i < n; i++)
+		if (t[i] < 0x21 || t[i] > 0x7e)
+			die("%s: a token is one line of visible ASCII characters", from);
+	return t;
+}
+
+static char *read_token(const char *file, const char *env)
+{
+	if (file && env)
+		die_usage("give --token-file or --token-env, not both");
+	if (env) {
+		const char *v = getenv(env);
+		if (!v)
+			die("environment variable %s is not set", env);
+		char from[300];
+		snprintf(from, sizeof from, "environment variable %s", env);
+		return check_token(xstrdup(v), from);
+	}
+	if (!file)
+		return NULL;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("%s", file);
+	char tmp[8193];
+	ssize_t n;
+	do
+		n = read(fd, tmp, sizeof tmp - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		die_errno("%s: read error", file);
+	if (n == (ssize_t)sizeof tmp - 1)
+		die("%s: longer than a token (8 KiB)", file);
+	tmp[n] = 0;
+	tmp[strcspn(tmp, "\n")] = 0;
+	char *t = check_token(xstrdup(tmp), file);
+	memset(tmp, 0, sizeof tmp);
+	return t;
+}
+
 int main(int argc, char **argv)
 {
 	struct out_opts oo = OUT_OPTS_INIT;
 	struct scrape_opts so = {.http = HTTP_OPTS_INIT, .max_size = 10u << 20, .depth = -1};
 	int64_t conc = 32, per_host = 2, redirects = 5, retries = 2, depth = -1, max_pages = 0;
 	double delay = 0, ctimeout = 10, timeout = 30, retry_wait = 1;
-	int ignore_robots = 0;
+	int ignore_robots = 0, follow = 0, once = 0;
+	const char *state = NULL, *token_file = NULL, *token_env = NULL;
+	double interval = 600, max_wait = 300, stall = 90;
+	uint64_t max_event = 1u << 20;
+	int64_t seen = 10000;
 	const char *label_from = NULL, *scope = "host", *ua = NULL;
 	char ua_default[64];
 	snprintf(ua_default, sizeof ua_default, "pea-scrape/%s", PEA_VERSION_STR);
@@ -69,6 +127,16 @@ int main(int argc, char **argv)
 		{0, "label", CLI_STR, &so.label, "LABEL", "set field label of every record to LABEL"},
 		{0, "label-from", CLI_STR, &label_from, "dir", "label each file by its parent directory's name"},
 		{0, "name", CLI_LIST, &so.names, "GLOB", "in directories, read only files named GLOB (repeatable)"},
+		{0, "follow", CLI_FLAG, &follow, NULL, "follow the URLs (Mastodon streams, RSS/Atom feeds) until stopped"},
+		{0, "state", CLI_STR, &state, "FILE", "follow: keep validators, last ids and seen ids in FILE across runs"},
+		{0, "interval", CLI_DBL, &interval, "SECONDS", "follow: poll a feed at most this often (default 600)"},
+		{0, "once", CLI_FLAG, &once, NULL, "follow: poll each feed once, then stop (for cron)"},
+		{0, "token-file", CLI_STR, &token_file, "FILE", "follow: bearer token for streams, read from FILE"},
+		{0, "token-env", CLI_STR, &token_env, "NAME", "follow: bearer token from environment variable NAME"},
+		{0, "max-event", CLI_SIZE, &max_event, "SIZE", "follow: largest stream event (default 1M)"},
+		{0, "max-wait", CLI_DBL, &max_wait, "SECONDS", "follow: longest wait before reconnecting (default 300)"},
+		{0, "seen", CLI_INT, &seen, "N", "follow: ids remembered per source against repeats (default 10000)"},
+		{0, "stall", CLI_DBL, &stall, "SECONDS", "follow: reconnect a stream silent this long (default 90)"},
 		CLI_OPTS_WRITER(oo),
 		CLI_OPT_QUIET(&so.quiet),
 		CLI_END,
@@ -81,11 +149,15 @@ int main(int argc, char **argv)
 		"HTML, plain text).  With no argument, or -, URLs are read from standard\n"
 		"input, one per line.  Every URL yields a record, failures included (status,\n"
 		"error).  HTML gives the main content unless --full-text.  Fetching is\n"
-		"polite by default: robots.txt, 2 transfers per host.",
+		"polite by default: robots.txt, 2 transfers per host.\n"
+		"With --follow, each URL is a live source followed until SIGINT or SIGTERM:\n"
+		"a Mastodon streaming URL (/api/v1/streaming/...) or a feed (RSS 2.0, RSS\n"
+		"1.0, Atom), and every new post becomes a record as soon as it arrives.",
 		opts,
 		"  pea scrape --label-from dir --name '*.txt' mail/ | pea tokenize | pea vectorize\n"
 		"  pea scrape --crawl --depth 3 https://example.org/ -o site.pea\n"
-		"  pea scrape --crawl --warc-out site.warc.gz https://example.org/ > /dev/null",
+		"  pea scrape --crawl --warc-out site.warc.gz https://example.org/ > /dev/null\n"
+		"  pea scrape --follow --state s.json https://example.org/feed.xml | pea tokenize | ...",
 		0, -1,
 	};
 	char **args;
@@ -121,6 +193,27 @@ int main(int argc, char **argv)
 		die_usage("--scope takes host, domain or prefix");
 	if (!so.crawl && (depth >= 0 || max_pages || so.include.n || so.exclude.n))
 		die_usage("--depth, --max-pages, --include and --exclude go with --crawl");
+	if (!follow && (state || once || token_file || token_env))
+		die_usage("--state, --once, --token-file and --token-env go with --follow");
+	if (follow) {
+		if (so.crawl || so.warc_out || so.links || so.full_text || so.label || label_from || so.names.n)
+			die_usage("--follow does not go with --crawl, --warc-out, --links, --full-text, --label or --name");
+		if (!nargs)
+			die_usage("--follow needs the URLs of the streams or feeds to follow");
+		if (!(interval > 0) || interval > 7 * 86400.0)
+			die_usage("--interval must be above 0 and at most a week");
+		if (!(max_wait > 0))
+			die_usage("--max-wait must be positive");
+		if (!(stall > 0))
+			die_usage("--stall must be positive");
+		if (!max_event || max_event > (256u << 20))
+			die_usage("--max-event must be between 1 and 256M");
+		if (seen < 2 || seen > 10000000)
+			die_usage("--seen must be between 2 and 10000000");
+		for (int i = 0; i < nargs; i++)
+			if (!is_url(args[i]))
+				die_usage("%s: --follow takes http or https URLs", args[i]);
+	}
 	so.label_from_dir = label_from != NULL;
 	so.depth = depth;
 	so.max_pages = max_pages;
@@ -137,6 +230,26 @@ int main(int argc, char **argv)
 	so.http.retries = (int)retries;
 	so.http.retry_wait = retry_wait;
 
+	if (follow) {
+		struct follow_opts fo = {.http = so.http, .state = state, .interval = interval, .max_event = max_event,
+					 .seen = (uint64_t)seen, .retry_wait = retry_wait > 0 ? retry_wait : 0.001,
+					 .max_wait = max_wait, .stall = stall, .once = once, .quiet = so.quiet};
+		char *token = read_token(token_file, token_env);
+		fo.token = token;
+		pea_wr *w = wr_open(&oo);
+		follower *f = follow_new(&fo, w);
+		for (int i = 0; i < nargs; i++)
+			follow_add(f, args[i]);
+		int rc = follow_run(f);
+		follow_free(f);
+		wr_close(w);
+		if (token) {
+			memset(token, 0, strlen(token));
+			free(token);
+		}
+		free(args);
+		return rc;
+	}
 	pea_wr *w = wr_open(&oo);
 	scraper *s = scrape_new(&so, w);
 	int from_stdin = nargs == 0;

@@ -1,10 +1,77 @@
-/* pea-train - learn a model from records with features and labels; merge
- * models trained on shards; show what a model learned. */
+/* pea-train - learn a classifier from records with features and labels, or
+ * a recommender from interactions; merge models trained on shards; show
+ * what a model learned. */
+#include "cf.h"
 #include "dist.h"
 #include "learn.h"
 #include "vec.h"
 
 #include <stdio.h>
+
+static struct cfm *open_recommender(const char *path)
+{
+	struct pea_err e;
+	struct cfm *m = cf_open(path, &e);
+	if (!m)
+		die("%s: %s", path, e.msg);
+	return m;
+}
+
+/* --algo pop|knn|als|bpr|ease: interactions in, a recommender out */
+static void train_recommender(const struct cf_algo *a, char **args, int nargs, const struct ix_opts *xo,
+			      const char *init, const struct cf_params *cp, const struct algo_params *ap,
+			      uint64_t seed, const char *out)
+{
+	struct cfm *im = init ? open_recommender(init) : NULL;
+	struct ix_base base;
+	if (im)
+		cf_base(im, &base);
+	double t0 = now_sec();
+	pea_in *in = in_open(args, nargs, NULL);
+	struct ix *x = ix_load(in, xo, im ? &base : NULL);
+	in_close(in);
+	double t1 = now_sec();
+	if (x->ndup && !xo->quiet)
+		note("%llu %s a (user, item) pair%s: the weights were added", (unsigned long long)x->ndup,
+		     x->ndup == 1 ? "record repeats" : "records repeat", im ? " (or one the --init model had)" : "");
+	struct pea_err e;
+	struct cf_stats st;
+	struct model_writer *w = cf_train(a, x, im, cp, ap, xo->threads, xo->quiet, seed, &st, &e);
+	if (!w)
+		die("%s", e.msg);
+	double t2 = now_sec();
+	mw_write(w, out);
+	mw_free(w);
+	if (!xo->quiet) {
+		char each[64] = "";
+		if (st.per_iteration > 0)
+			snprintf(each, sizeof each, ", %.3f s per iteration", st.per_iteration);
+		note("%llu records: %llu interactions of %u users with %u items, read in %.2f s; %s trained in %.3f s "
+		     "(%.0f interactions/s%s), model built in %.2f s; wrote %s",
+		     (unsigned long long)x->nrec, (unsigned long long)x->m.nnz, x->m.rows, x->m.cols, t1 - t0, a->name,
+		     st.fit, st.fit > 0 ? (double)x->m.nnz / st.fit : 0, each, t2 - t1, out);
+	}
+	ix_free(x);
+	cf_close(im);
+}
+
+static void merge_recommenders(char **args, int nargs, int threads, int quiet, const char *out)
+{
+	struct cfm **in = xcalloc((size_t)nargs, sizeof *in);
+	for (int i = 0; i < nargs; i++)
+		in[i] = open_recommender(args[i]);
+	struct pea_err e;
+	struct model_writer *w = cf_merge(in, nargs, threads, quiet, &e);
+	if (!w)
+		die("cannot merge: %s", e.msg);
+	mw_write(w, out);
+	mw_free(w);
+	if (!quiet)
+		note("merged %d %s models into %s", nargs, in[0]->algo->name, out);
+	for (int i = 0; i < nargs; i++)
+		cf_close(in[i]);
+	free(in);
+}
 
 static struct amodel *open_model(const char *path)
 {
@@ -34,13 +101,15 @@ static char *rank_name(const char *name, int rank)
 int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
+	struct cf_params cp = CF_PARAMS_INIT;
+	struct ix_opts xo = {0};
 	const char *algo = "logreg", *out = NULL, *field = NULL, *init = NULL, *show = NULL, *names = NULL;
 	const char *checkpoint = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
 	int quiet = 0, balanced = 0, merge = 0, mpi = 0;
 	const struct cli_opt opts[] = {
-		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn"},
+		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn; recommenders: pop, knn, als, bpr or ease"},
 		CLI_OPT_OUTPUT(&out),
 		CLI_OPT_FIELD(&field, "the feature field (default features, or dense)"),
 		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, mlp, cnn; at most 1000 svm)"},
@@ -51,6 +120,10 @@ int main(int argc, char **argv)
 		{0, "patience", CLI_INT, &patience, "N", "stop after N epochs without a better validation loss (default 2, 0 = never)"},
 		{0, "balanced", CLI_FLAG, &balanced, NULL, "weigh labels inversely to their frequency"},
 		CLI_OPTS_ALGO(ap),
+		CLI_OPTS_CF(cp),
+		{0, "user", CLI_STR, &xo.user, "FIELD", "recommenders: the user field (default user)"},
+		{0, "item", CLI_STR, &xo.item, "FIELD", "recommenders: the item field (default item)"},
+		{0, "weight", CLI_STR, &xo.weight, "FIELD", "recommenders: the weight field, a number > 0 (default weight; 1 when absent)"},
 		{0, "merge", CLI_FLAG, &merge, NULL, "combine the models given as arguments into -o"},
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
 		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
@@ -61,7 +134,7 @@ int main(int argc, char **argv)
 		CLI_END,
 	};
 	const struct cli_cmd cmd = {
-		"train", "learn a classifier from records with features and labels",
+		"train", "learn a classifier from labelled features, or a recommender from interactions",
 		"[OPTIONS] -o MODEL [FILE...]  |  --merge -o MODEL MODEL...  |  --show MODEL",
 		"Records need `features` (sparse) or `dense`, and `label` (a string) or\n"
 		"`labels` (a list: multi-label, one-vs-rest).  The input may be a pipe: it is\n"
@@ -71,6 +144,8 @@ int main(int argc, char **argv)
 		"  convKxK:N[:sS][:pP]  convolution, N channels, stride S, zero padding P\n"
 		"  maxpoolK[:sS]  avgpoolK[:sS]  fc:N  relu  bn  dropout:P\n"
 		"ending with fc, whose width is the number of labels.\n\n"
+		"Recommenders (--algo pop, knn, als, bpr, ease) learn from interactions:\n"
+		"records with `user`, `item` and an optional `weight` (implicit feedback).\n\n"
 		"--mpi (under mpirun or srun): each rank reads the files whose names have %r\n"
 		"replaced by its rank, or else every Nth frame of the files named; the ranks\n"
 		"combine counts (nb), weights (logreg, svm) or gradients (mlp, cnn) as they\n"
@@ -82,7 +157,8 @@ int main(int argc, char **argv)
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  mpirun -np 4 pea-train --mpi -j 1 -o spam.model 'part-%r.pea'\n"
-		"  pea train --show spam.model --top 10",
+		"  pea train --show spam.model --top 10\n"
+		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model",
 		0, -1,
 	};
 	char **args;
@@ -91,6 +167,15 @@ int main(int argc, char **argv)
 	if (show) {
 		if (nargs || out || merge)
 			die_usage("--show takes one model and nothing else");
+		if (cf_is_recommender(show)) {
+			struct cfm *m = open_recommender(show);
+			cf_show(m, stdout);
+			cf_close(m);
+			if (fflush(stdout) || ferror(stdout))
+				die_errno("writing the output");
+			free(args);
+			return 0;
+		}
 		if (top < 0 || top > 100000)
 			die_usage("--top must be between 0 and 100000");
 		struct amodel *m = open_model(show);
@@ -114,6 +199,11 @@ int main(int argc, char **argv)
 	if (merge) {
 		if (nargs < 1)
 			die_usage("--merge needs the models to combine");
+		if (cf_is_recommender(args[0])) {
+			merge_recommenders(args, nargs, cli_threads(threads), quiet, out);
+			free(args);
+			return 0;
+		}
 		struct amodel **in = xcalloc((size_t)nargs, sizeof *in);
 		for (int i = 0; i < nargs; i++)
 			in[i] = open_model(args[i]);
@@ -131,9 +221,26 @@ int main(int argc, char **argv)
 		free(args);
 		return 0;
 	}
+	const struct cf_algo *ca = cf_find(algo);
+	if (ca) {
+		if (epochs || holdout > 0 || balanced || field || checkpoint)
+			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
+				  : holdout > 0 ? "--holdout means nothing to a recommender (split with pea split)"
+				  : balanced ? "--balanced means nothing to a recommender"
+				  : checkpoint ? "--checkpoint means nothing to a recommender"
+				  : "--field means nothing to a recommender (it takes --user, --item and --weight)");
+		xo.threads = cli_threads(threads);
+		xo.quiet = quiet;
+		train_recommender(ca, args, nargs, &xo, init, &cp, &ap, (uint64_t)seed, out);
+		free(args);
+		return 0;
+	}
 	const struct algo *a = algo_find(algo);
 	if (!a)
-		die_usage("unknown --algo '%s' (one of %s)", algo, algo_names());
+		die_usage("unknown --algo '%s' (one of %s, %s)", algo, algo_names(), cf_names());
+	if (cf_params_given(&cp) || xo.user || xo.item || xo.weight)
+		die_usage("--%s means nothing to --algo %s", cf_params_given(&cp) ? cf_params_given(&cp)
+			  : xo.user ? "user" : xo.item ? "item" : "weight", algo);
 	if (!(holdout >= 0 && holdout < 1))
 		die_usage("--holdout must be at least 0 and below 1");
 	if (epochs < 0 || epochs > 1000000 || patience < 0)

@@ -43,15 +43,42 @@ static void track(struct afile *a, int add)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Whether path names an open descriptor (/dev/stdout, /dev/fd/3,
+ * /proc/self/fd/1): it reaches a file through /proc, and renaming a file
+ * over the name would replace the link (/dev/stdout itself), not write
+ * where the descriptor goes. */
+static int names_descriptor(const char *path)
+{
+	char link[64];
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	if (n > 0) {
+		link[n] = 0;
+		if (!strncmp(link, "/proc/", 6))
+			return 1;
+	}
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int r = 0;
+	if (slash) {
+		*slash = 0;
+		char *real = realpath(*dir ? dir : "/", NULL);
+		r = real && !strncmp(real, "/proc/", 6);
+		free(real);
+	}
+	free(dir);
+	return r;
+}
+
 void afile_open(struct afile *a, const char *path, int mode)
 {
-	/* a device or a pipe (-o /dev/null, -o /dev/stdout) is written in
-	 * place: renaming a file over it would replace the device node */
+	/* a device or a pipe (-o /dev/null) is written in place: renaming a
+	 * file over it would replace the device node; so is an open
+	 * descriptor's name (-o /dev/stdout), whatever it leads to */
 	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+	int desc = names_descriptor(path);
+	if (stat(path, &st) == 0 && ((!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || desc)) {
 		a->path = xstrdup(path);
 		a->tmp = NULL;
-		a->fd = open(path, O_WRONLY | O_CLOEXEC);
+		a->fd = open(path, O_WRONLY | O_CLOEXEC | (S_ISREG(st.st_mode) ? O_APPEND : 0));
 		if (a->fd < 0)
 			die_errno("%s", path);
 		return;

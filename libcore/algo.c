@@ -328,6 +328,92 @@ struct amodel *am_merge(struct amodel *const *in, int n, struct pea_err *e)
 	return m;
 }
 
+/* a token of a feature, with the weight it carries for a label */
+struct named {
+	float w;
+	uint32_t idx;
+	const char *name;
+	uint32_t len;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	if (x->w != y->w)
+		return x->w < y->w ? 1 : -1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/* The names of a feature of weight w that pull towards the label (a token
+ * hashed with sign -1 carries -w), appended to *v. */
+static void add_named(const struct vec_names *names, uint32_t idx, float w, struct named **v, size_t *n,
+		      size_t *cap)
+{
+	size_t len = 0;
+	const char *p = vec_names_get(names, idx, &len), *end = p ? p + len : NULL;
+	uint32_t ns = 0;
+	const int8_t *sg = vec_names_signs(names, idx, &ns);
+	for (uint32_t i = 0; p && p <= end; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		float eff = sg && i < ns ? sg[i] * w : w;
+		if (eff > 0) {
+			if (*n == *cap) {
+				*cap = *cap ? 2 * *cap : 64;
+				*v = xrealloc(*v, *cap * sizeof **v);
+			}
+			(*v)[(*n)++] = (struct named){eff, idx, p, (uint32_t)(e - p)};
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+/* The k names that pull hardest towards a label, when the names carry
+ * signs: a feature's weight counts for a token with its sign, so the
+ * heaviest tokens come from the features heaviest either way.  Features
+ * are taken in order of weight, more of them until no feature left out
+ * could place a token among the k. */
+static void show_signed(const struct amodel *m, const struct vec_names *names, int c, int k, FILE *out)
+{
+	struct named *v = NULL;
+	size_t cap = 0, n = 0;
+	int want = k;
+	for (;;) {
+		uint32_t *idx = xcalloc((size_t)want, sizeof *idx);
+		float *w = xcalloc((size_t)want, sizeof *w);
+		float edge[2] = {0, 0};
+		int full[2] = {0, 0};
+		n = 0;
+		for (int d = 0; d < 2; d++) {
+			int got = m->algo->top(m, c, d ? -1 : 1, want, idx, w);
+			full[d] = got == want;
+			edge[d] = got ? w[got - 1] : 0;
+			for (int i = 0; i < got; i++)
+				add_named(names, idx[i], d ? -w[i] : w[i], &v, &n, &cap);
+		}
+		free(idx);
+		free(w);
+		qsort(v, n, sizeof *v, cmp_named);
+		/* a feature not fetched weighs at most edge[d] either way */
+		float kth = n >= (size_t)k ? v[k - 1].w : 0;
+		if ((!full[0] || edge[0] <= kth) && (!full[1] || edge[1] <= kth))
+			break;
+		if ((uint64_t)want >= m->dim)
+			break; /* every feature was seen */
+		if ((uint64_t)want * 4 > m->dim + 4)
+			want = (int)(m->dim < INT32_MAX ? m->dim : INT32_MAX);
+		else
+			want *= 4;
+	}
+	for (size_t i = 0; i < n && i < (size_t)k; i++)
+		fprintf(out, "  %10.4f  %10u  %.*s\n", (double)v[i].w, v[i].idx, (int)v[i].len, v[i].name);
+	free(v);
+}
+
 void am_show(const struct amodel *m, const struct vec_names *names, int k, FILE *out)
 {
 	size_t n;
@@ -341,8 +427,13 @@ void am_show(const struct amodel *m, const struct vec_names *names, int k, FILE 
 	uint32_t *idx = xcalloc((size_t)k + 1, sizeof *idx);
 	float *w = xcalloc((size_t)k + 1, sizeof *w);
 	for (int c = 0; c < m->nlabels; c++) {
-		int got = m->algo->top(m, c, k, idx, w);
 		fprintf(out, "\ntop features of '%s':\n", m->labels[c]);
+		if (names && vec_names_signed(names)) {
+			if (k > 0)
+				show_signed(m, names, c, k, out);
+			continue;
+		}
+		int got = m->algo->top(m, c, 1, k, idx, w);
 		for (int i = 0; i < got; i++) {
 			size_t len = 0;
 			const char *name = names ? vec_names_get(names, idx[i], &len) : NULL;

@@ -55,14 +55,14 @@ struct algo_params {
 };
 #define ALGO_PARAMS_INIT {NAN, NAN, NAN, NAN, NAN, NAN, NULL, NULL, 0, NULL, NULL, NULL, NAN, NAN, 0, -1, 0}
 #define CLI_OPTS_ALGO(p)                                                                                     \
-	{0, "lr", CLI_DBL, &(p).lr, "RATE", "logreg: learning rate (default 0.5)"},                          \
+	{0, "lr", CLI_DBL, &(p).lr, "RATE", "logreg: learning rate (default 0.5); bpr: (default 0.1)"},     \
 	{0, "schedule", CLI_STR, &(p).schedule, "S", "logreg: adagrad (default), linear or constant rates"}, \
 	{0, "l2", CLI_DBL, &(p).l2, "L", "logreg: L2 penalty per update (default 0)"},                        \
 	{0, "l1", CLI_DBL, &(p).l1, "L", "logreg: L1 penalty, trained by FTRL-proximal (sparse model)"},      \
 	{'C', "cost", CLI_DBL, &(p).cost, "C", "svm: cost of a margin error, as LIBLINEAR -c (default 1)"},   \
 	{0, "loss", CLI_STR, &(p).loss, "L", "svm: squared-hinge (default) or hinge"},                         \
 	{0, "tol", CLI_DBL, &(p).tol, "EPS", "svm: stop when the projected gradient spans < EPS (default 0.1)"}, \
-	{0, "alpha", CLI_DBL, &(p).alpha, "A", "nb: additive smoothing (default 1)"},                          \
+	{0, "alpha", CLI_DBL, &(p).alpha, "A", "nb: additive smoothing (default 1); als: confidence 1 + A * weight (default 20)"}, \
 	{0, "complement", CLI_FLAG, &(p).complement, NULL, "nb: complement naive Bayes"},                    \
 	{0, "net", CLI_STR, &(p).net, "SPEC", "mlp, cnn: layers, e.g. conv3x3:32,relu,maxpool2,fc:128,relu,fc"}, \
 	{0, "optim", CLI_STR, &(p).optim, "NAME", "mlp, cnn: adam (default) or sgd (with --momentum)"},       \
@@ -125,8 +125,10 @@ struct algo {
 	 * steps of dist.h so that every rank holds the same model; without it
 	 * the algorithm trains on one rank only */
 	void (*sync)(void *st, const struct fit *f);
-	/* the k heaviest features for a label, heaviest first; returns how many */
-	int (*top)(const struct amodel *m, int label, int k, uint32_t *idx, float *w);
+	/* the k heaviest features for a label, heaviest first (dir 1), or its
+	 * k most negative ones with their weights negated (dir -1), only those
+	 * above 0 either way; returns how many */
+	int (*top)(const struct amodel *m, int label, int dir, int k, uint32_t *idx, float *w);
 	void (*release)(struct amodel *m);
 };
 

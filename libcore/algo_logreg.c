@@ -24,13 +24,17 @@
 
 enum sched { S_ADAGRAD, S_LINEAR, S_CONSTANT };
 
+/* The state is one array of cells, a row of ncol cells per feature and a
+ * last row for the biases; a cell is the weight and what its rate needs
+ * beside it (AdaGrad: the summed squared gradients; FTRL: n and z).  A
+ * record's feature then costs one cache line, not one per array: on text,
+ * where every record touches thousands of scattered features, those misses
+ * are the cost of training. */
 struct lr {
 	const struct fit *f;
-	uint32_t dim, ncol;
+	uint32_t dim, ncol, S; /* S: floats a cell, 2 or 3 (FTRL) */
 	int K, softmax, ftrl;
-	float *w, *b;	 /* weights (with FTRL: materialized from z and n) */
-	float *g, *gb;	 /* AdaGrad: summed squared gradients; FTRL: n */
-	float *z, *zb;	 /* FTRL only */
+	float *p;
 	double lr, l1, l2;
 	enum sched sched;
 	uint64_t step, steps;
@@ -42,6 +46,11 @@ struct lr {
 
 #define BETA 1.0
 #define EPS 1e-8f
+
+static inline float *cell(const struct lr *s, uint32_t j, uint32_t c)
+{
+	return s->p + ((size_t)j * s->ncol + c) * s->S;
+}
 
 static void *lr_begin(struct fit *f)
 {
@@ -72,38 +81,30 @@ static void *lr_begin(struct fit *f)
 	s->K = f->nlabels;
 	s->ncol = lin_ncol(f->nlabels, f->multilabel);
 	s->softmax = !f->multilabel && s->ncol > 1;
-	size_t nw = xmul(s->dim, s->ncol);
-	s->w = xcalloc(nw + s->ncol, sizeof *s->w);
-	s->b = s->w + nw;
-	s->g = xcalloc(nw + s->ncol, sizeof *s->g);
-	s->gb = s->g + nw;
-	if (s->ftrl) {
-		s->z = xcalloc(nw + s->ncol, sizeof *s->z);
-		s->zb = s->z + nw;
-	}
+	s->S = s->ftrl ? 3 : 2;
+	size_t ncell = xmul((size_t)s->dim + 1, s->ncol);
+	s->p = xcalloc(xmul(ncell, s->S), sizeof *s->p);
 	s->loss = xcalloc(s->ncol, sizeof *s->loss);
 	if (f->init) {
 		/* a warm start continues from the old weights (with fresh rates) */
 		const struct linear *o = f->init->st;
-		for (uint32_t j = 0; j < o->dim; j++)
-			for (uint32_t c = 0; c < o->ncol; c++) {
-				uint32_t to = o->ncol == s->ncol ? (s->ncol == 1 ? 0 : (uint32_t)f->init_map[c]) : UINT32_MAX;
-				if (to != UINT32_MAX)
-					s->w[(size_t)j * s->ncol + to] = o->w[(size_t)j * o->ncol + c];
+		for (uint32_t j = 0; j <= o->dim; j++) {
+			const float *row = j < o->dim ? o->w + (size_t)j * o->ncol : o->b;
+			uint32_t to_row = j < o->dim ? j : s->dim;
+			if (o->ncol == s->ncol) {
+				for (uint32_t c = 0; c < o->ncol; c++)
+					cell(s, to_row, s->ncol == 1 ? 0 : (uint32_t)f->init_map[c])[0] = row[c];
+			} else {
+				/* two labels became more: the binary column is label 1 against label 0 */
+				cell(s, to_row, (uint32_t)f->init_map[1])[0] = row[0];
 			}
-		for (uint32_t c = 0; c < o->ncol && o->ncol == s->ncol; c++)
-			s->b[s->ncol == 1 ? 0 : f->init_map[c]] = o->b[c];
-		if (o->ncol != s->ncol) {
-			/* two labels became more: the binary column is label 1 against label 0 */
-			for (uint32_t j = 0; j < o->dim; j++)
-				s->w[(size_t)j * s->ncol + f->init_map[1]] = o->w[j];
-			s->b[f->init_map[1]] = o->b[0];
 		}
 		if (s->ftrl) {
 			/* z that reproduces the old weights at n = 0 */
-			for (size_t k = 0; k < nw + s->ncol; k++) {
-				double w = s->w[k];
-				s->z[k] = (float)(w == 0 ? 0 : -(w * (BETA / s->lr + s->l2)) - (w > 0 ? s->l1 : -s->l1));
+			for (size_t k = 0; k < ncell; k++) {
+				float *q = s->p + k * 3;
+				double w = q[0];
+				q[2] = (float)(w == 0 ? 0 : -(w * (BETA / s->lr + s->l2)) - (w > 0 ? s->l1 : -s->l1));
 			}
 		}
 	}
@@ -131,22 +132,40 @@ static inline float ftrl_w(const struct lr *s, float z, float n)
 	return (float)(-(z - (z > 0 ? s->l1 : -s->l1)) / ((BETA + sqrt(n)) / s->lr + s->l2));
 }
 
-/* one coordinate's step for gradient gr */
-static inline void step(const struct lr *s, float *w, float *g, float *z, double gr, double eta)
+/* one coordinate's step for gradient gr: q is its cell */
+static inline void step(const struct lr *s, float *q, float gr, float eta)
 {
 	if (s->ftrl) {
-		double n = *g, sig = (sqrt(n + gr * gr) - sqrt(n)) / s->lr;
-		*z += (float)(gr - sig * *w);
-		*g = (float)(n + gr * gr);
-		*w = ftrl_w(s, *z, *g);
+		double n = q[1], sig = (sqrt(n + (double)gr * gr) - sqrt(n)) / s->lr;
+		q[2] += (float)(gr - sig * q[0]);
+		q[1] = (float)(n + (double)gr * gr);
+		q[0] = ftrl_w(s, q[2], q[1]);
 		return;
 	}
-	gr += s->l2 * *w;
+	gr += (float)s->l2 * q[0];
 	if (s->sched == S_ADAGRAD) {
-		*g += (float)(gr * gr);
-		*w -= (float)(s->lr * gr / (sqrtf(*g) + EPS));
+		q[1] += gr * gr;
+		q[0] -= (float)s->lr * gr / (sqrtf(q[1]) + EPS);
 	} else {
-		*w -= (float)(eta * gr);
+		q[0] -= eta * gr;
+	}
+}
+
+/* The AdaGrad steps of a one-column record, the common case (binary
+ * labels, no L1), with the cell size a constant: d is the gradient of the
+ * score. */
+static void steps_adagrad1(const struct lr *s, const struct ds_x *x, float d)
+{
+	float lr = (float)s->lr, l2 = (float)s->l2;
+	float *p = s->p;
+	const float *val = x->val;
+	const uint32_t *idx = x->idx;
+	for (uint32_t k = 0; k < x->n; k++) {
+		float *q = p + (size_t)(idx ? idx[k] : k) * 2;
+		float gr = d * val[k] + l2 * q[0];
+		float g = q[1] + gr * gr;
+		q[1] = g;
+		q[0] -= lr * gr / (sqrtf(g) + EPS);
 	}
 }
 
@@ -154,14 +173,24 @@ static inline void step(const struct lr *s, float *w, float *g, float *z, double
 static double record(struct lr *s, const struct ds_x *x, const uint32_t *y, uint32_t ny, double wt, uint32_t c0,
 		     uint32_t c1, double *sc)
 {
-	uint32_t nc = s->ncol, n = x->idx ? x->n : (x->n < s->dim ? x->n : s->dim);
-	for (uint32_t c = c0; c < c1; c++)
-		sc[c] = s->b[c];
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t j = x->idx ? x->idx[k] : k;
-		const float *row = s->w + (size_t)j * nc;
+	uint32_t nc = s->ncol, S = s->S, n = x->idx ? x->n : (x->n < s->dim ? x->n : s->dim);
+	struct ds_x xs = {x->idx, x->val, n};
+	if (nc == 1) {
+		/* one score: a local sum, no round trip through memory */
+		const float *p = s->p;
+		double z = p[(size_t)s->dim * S];
+		for (uint32_t k = 0; k < n; k++)
+			z += (double)x->val[k] * p[(size_t)(x->idx ? x->idx[k] : k) * S];
+		sc[0] = z;
+	} else {
 		for (uint32_t c = c0; c < c1; c++)
-			sc[c] += (double)x->val[k] * row[c];
+			sc[c] = cell(s, s->dim, c)[0];
+		for (uint32_t k = 0; k < n; k++) {
+			const float *row = cell(s, x->idx ? x->idx[k] : k, 0);
+			double v = x->val[k];
+			for (uint32_t c = c0; c < c1; c++)
+				sc[c] += v * row[c * S];
+		}
 	}
 	double loss = 0;
 	if (s->softmax) {
@@ -191,17 +220,21 @@ static double record(struct lr *s, const struct ds_x *x, const uint32_t *y, uint
 			sc[c] = (p - pos) * wt;
 		}
 	}
-	double eta = s->sched == S_LINEAR ? s->lr * (1 - (double)s->step / (double)(s->steps + 1)) : s->lr;
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t j = x->idx ? x->idx[k] : k;
-		float *w = s->w + (size_t)j * nc, *g = s->g + (size_t)j * nc, *z = s->ftrl ? s->z + (size_t)j * nc : NULL;
-		for (uint32_t c = c0; c < c1; c++)
-			if (sc[c] != 0)
-				step(s, w + c, g + c, z ? z + c : NULL, sc[c] * x->val[k], eta);
+	float eta = (float)(s->sched == S_LINEAR ? s->lr * (1 - (double)s->step / (double)(s->steps + 1)) : s->lr);
+	if (nc == 1 && !s->ftrl && s->sched == S_ADAGRAD) {
+		if (sc[0] != 0)
+			steps_adagrad1(s, &xs, (float)sc[0]);
+	} else {
+		for (uint32_t k = 0; k < n; k++) {
+			float *row = cell(s, x->idx ? x->idx[k] : k, 0);
+			for (uint32_t c = c0; c < c1; c++)
+				if (sc[c] != 0)
+					step(s, row + c * S, (float)(sc[c] * x->val[k]), eta);
+		}
 	}
 	for (uint32_t c = c0; c < c1; c++)
 		if (sc[c] != 0)
-			step(s, s->b + c, s->gb + c, s->ftrl ? s->zb + c : NULL, sc[c], eta);
+			step(s, cell(s, s->dim, c), (float)sc[c], eta);
 	return loss * wt;
 }
 
@@ -283,32 +316,35 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
 static void lr_sync(void *st, const struct fit *f)
 {
 	struct lr *s = st;
-	size_t n = xmul(s->dim, s->ncol) + s->ncol;
-	float *x = s->ftrl ? s->z : s->w;
+	size_t n = xmul((size_t)s->dim + 1, s->ncol);
+	/* the mixed value of a cell: z for FTRL, else the weight */
+	uint32_t S = s->S, xi = s->ftrl ? 2 : 0;
 	int byg = s->ftrl || s->sched == S_ADAGRAD;
 	double share = (double)ds_nrec(f->train), all = share, R = dist_size();
 	dist_sum_f64(&all, 1);
 	share = all > 0 ? share / all : 0;
-	double *v = xmalloc(2 * MIX_PIECE * sizeof *v);
+	double *v = xmalloc(2 * (n < MIX_PIECE ? n : MIX_PIECE) * sizeof *v);
 	for (size_t at = 0; at < n; at += MIX_PIECE) {
 		size_t m = n - at < MIX_PIECE ? n - at : MIX_PIECE;
-		float *xa = x + at, *ga = s->g + at;
+		float *q = s->p + at * S;
 		for (size_t i = 0; i < m; i++) {
-			v[i] = byg ? (double)ga[i] * xa[i] : share * xa[i];
-			v[m + i] = ga[i];
+			const float *c = q + i * S;
+			v[i] = byg ? (double)c[1] * c[xi] : share * c[xi];
+			v[m + i] = c[1];
 		}
 		dist_sum_f64(v, byg ? 2 * m : m);
 		for (size_t i = 0; i < m; i++) {
+			float *c = q + i * S;
 			if (!byg) {
-				xa[i] = (float)v[i];
+				c[0] = (float)v[i];
 				continue;
 			}
 			/* no rank has ever moved it: it is the same everywhere */
 			if (v[m + i] > 0)
-				xa[i] = (float)(v[i] / v[m + i]);
-			ga[i] = (float)(v[m + i] / R);
+				c[xi] = (float)(v[i] / v[m + i]);
+			c[1] = (float)(v[m + i] / R);
 			if (s->ftrl)
-				s->w[at + i] = ftrl_w(s, xa[i], ga[i]);
+				c[0] = ftrl_w(s, c[2], c[1]);
 		}
 	}
 	free(v);
@@ -320,13 +356,12 @@ static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 	(void)f;
 	struct linear *l = xcalloc(1, sizeof *l);
 	lin_alloc(l, s->dim, s->ncol);
-	size_t nw = (size_t)s->dim * s->ncol;
-	if (s->ftrl) {
-		/* weights of untouched coordinates were never materialized */
-		for (size_t k = 0; k < nw + s->ncol; k++)
-			l->own[k] = ftrl_w(s, s->z[k], s->g[k]);
-	} else {
-		memcpy(l->own, s->w, (nw + s->ncol) * sizeof *l->own);
+	/* w then b, as the cells are laid out; FTRL weights of untouched
+	 * coordinates were never materialized */
+	size_t ncell = ((size_t)s->dim + 1) * s->ncol;
+	for (size_t k = 0; k < ncell; k++) {
+		const float *q = s->p + k * s->S;
+		l->own[k] = s->ftrl ? ftrl_w(s, q[2], q[1]) : q[0];
 	}
 	m->st = l;
 }
@@ -334,9 +369,7 @@ static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 static void lr_end(void *st)
 {
 	struct lr *s = st;
-	free(s->w);
-	free(s->g);
-	free(s->z);
+	free(s->p);
 	free(s->loss);
 	free(s->order);
 	free(s->perm);

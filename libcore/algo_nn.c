@@ -381,10 +381,11 @@ static int nn_algo_merge(struct amodel *out, struct amodel *const *in, int n, st
 	return -1;
 }
 
-static int nn_algo_top(const struct amodel *m, int label, int k, uint32_t *idx, float *w)
+static int nn_algo_top(const struct amodel *m, int label, int dir, int k, uint32_t *idx, float *w)
 {
 	(void)m;
 	(void)label;
+	(void)dir;
 	(void)k;
 	(void)idx;
 	(void)w;

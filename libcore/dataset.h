@@ -2,7 +2,8 @@
  * many epochs over a piped input cost little memory.
  *
  * Loading (ds_load) reads any pea input on every core (pmap): each record's
- * feature vector goes into a zstd-compressed block of about 1 MiB of
+ * feature vector goes, in a compact form (about 3 bytes a nonzero for text;
+ * dense blocks are zstd-compressed), into a block of about 1 MiB of decoded
  * vectors, in input order; its labels (as ids into a sorted table of names)
  * and weight stay uncompressed beside the blocks (8 bytes a record).  A
  * learner then decodes blocks one at a time with a cursor, in any order, on

@@ -1,5 +1,6 @@
 /* dense.h - dense linear algebra for the learners: the one place that calls
- * BLAS (OpenBLAS cblas_sgemm), plus im2col/col2im and ordered reductions.
+ * BLAS and LAPACK (OpenBLAS), plus im2col/col2im, ordered reductions and
+ * the memory of large dense arrays.
  *
  * Results must be bit-identical at any thread count, and BLAS reductions
  * change with BLAS's own threading, so BLAS always runs single-threaded
@@ -10,6 +11,12 @@
 #define PEA_DENSE_H
 
 #include <stddef.h>
+
+/* Memory for a large dense array (factor matrices): aligned to 2 MiB and,
+ * where the kernel allows, backed by huge pages, since rows read at random
+ * over hundreds of megabytes otherwise cost a TLB miss each.  Free with
+ * free(). */
+void *dense_alloc(size_t n);
 
 /* Make BLAS single-threaded (idempotent; every entry point calls it). */
 void dense_init(void);
@@ -34,5 +41,26 @@ void dense_col2im(const struct dense_conv *g, const float *cols, float *dx);
  * every i, split over `threads` by index range: the same bits at any
  * thread count. */
 void dense_sum_ordered(float *dst, float *const *src, int n, size_t len, int threads);
+
+/* G[k x k] = A^T A for A of n rows of k floats (row-major, both halves of
+ * G filled), summed over fixed chunks of rows in order, in double: the
+ * same bits at any thread count. */
+void dense_gram(const float *a, size_t n, int k, int threads, float *g);
+
+/* Invert a symmetric positive definite n x n matrix in place (both halves
+ * filled), -1 when it is not positive definite: Cholesky, the inverse of
+ * the factor and its product with its transpose, by tiles of 256 on
+ * `threads` cores, each tile's arithmetic on one core in a fixed order, so
+ * the result does not depend on the thread count.  Needs a second n x n
+ * matrix for the inverse factor. */
+int dense_spd_inverse(float *a, int n, int threads);
+
+/* Small symmetric positive definite systems (k x k, double, row-major),
+ * for one-off solves (fold-in) where calling LAPACK costs more than it
+ * saves: dense_cholesky puts L (A = L L^T) in A's lower triangle, -1 when A
+ * is not positive definite; dense_cholesky_solve then solves A x = b in
+ * place of b. */
+int dense_cholesky(double *a, int k);
+void dense_cholesky_solve(const double *l, double *b, int k);
 
 #endif

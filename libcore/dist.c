@@ -96,7 +96,8 @@ static void sum_ordered(void *v, size_t n, size_t esz, int f32)
 	int N = d_size, r = d_rank;
 	MPI_Datatype T = f32 ? MPI_FLOAT : MPI_DOUBLE;
 	int *sc = xcalloc((size_t)N * 4, sizeof *sc), *sd = sc + N, *rc = sd + N, *rd = rc + N;
-	size_t cap = PIECE / (size_t)N + 1;
+	/* the largest slice of the first (largest) piece, from every rank */
+	size_t cap = (n < PIECE ? n : PIECE) / (size_t)N + 1;
 	uint8_t *tmp = xmalloc(xmul(cap * (size_t)N, esz));
 	double t0 = MPI_Wtime();
 	for (size_t at = 0; at < n; at += PIECE) {

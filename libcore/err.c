@@ -29,13 +29,33 @@ static void vreport(const char *prefix, const char *fmt, va_list ap, const char 
 		suffix ? suffix : "");
 }
 
+static _Thread_local void (*defer_hook)(void *, const char *);
+static _Thread_local void *defer_ctx;
+
+void err_defer(void (*hook)(void *ctx, const char *msg), void *ctx)
+{
+	defer_hook = hook;
+	defer_ctx = ctx;
+}
+
+static PEA_NORETURN void fatal(const char *fmt, va_list ap, const char *suffix)
+{
+	if (defer_hook) {
+		char msg[1024];
+		int n = vsnprintf(msg, sizeof msg, fmt, ap);
+		if (suffix && n >= 0 && (size_t)n < sizeof msg)
+			snprintf(msg + n, sizeof msg - (size_t)n, ": %s", suffix);
+		defer_hook(defer_ctx, msg); /* does not return; were it to, die now */
+	}
+	vreport("", fmt, ap, suffix);
+	exit(1);
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vreport("", fmt, ap, NULL);
-	va_end(ap);
-	exit(1);
+	fatal(fmt, ap, NULL);
 }
 
 void die_errno(const char *fmt, ...)
@@ -43,9 +63,7 @@ void die_errno(const char *fmt, ...)
 	int e = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	vreport("", fmt, ap, strerror(e));
-	va_end(ap);
-	exit(1);
+	fatal(fmt, ap, strerror(e));
 }
 
 void die_usage(const char *fmt, ...)

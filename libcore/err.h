@@ -17,6 +17,12 @@ const char *err_prog(void);
 PEA_NORETURN void die(const char *fmt, ...) PEA_PRINTF(1, 2);
 /* like die, with ": strerror(errno)" appended */
 PEA_NORETURN void die_errno(const char *fmt, ...) PEA_PRINTF(1, 2);
+/* Hold back the calling thread's fatal errors: die() and die_errno() then
+ * call hook(ctx, message) instead, which should not return (it ends with
+ * err_defer(NULL, NULL) and die("%s", message) when the time is right).
+ * pmap's reader uses it so that a damaged input is reported after the
+ * records before the damage are written, as a serial program would. */
+void err_defer(void (*hook)(void *ctx, const char *msg), void *ctx);
 /* a usage mistake: the message and a pointer to --help, exit 2 */
 PEA_NORETURN void die_usage(const char *fmt, ...) PEA_PRINTF(1, 2);
 /* print an error and return -1 */

@@ -86,6 +86,8 @@ uint64_t frame_checksum(const uint8_t *hdr, const uint8_t *stored, size_t n)
 
 struct pea_frame {
 	struct buf raw;
+	const uint8_t *pl; /* the payload parsed: raw.p, or borrowed (frame_use) */
+	size_t pln;
 	uint32_t nfields;
 	struct pea_fdef *fields;
 	uint32_t fields_cap;
@@ -164,12 +166,21 @@ const pea_val *frame_get(const pea_frame *f, uint32_t rec, int field)
 	return NULL;
 }
 
-int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
-	       const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e)
+static int parse_payload(pea_frame *f, uint32_t nrec, struct pea_err *e);
+
+static int load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes, const uint8_t *stored,
+		ZSTD_DCtx *dctx, int borrow, struct pea_err *e)
 {
 	if (frame_checksum(hdrbytes, stored, h->stored) != h->sum) {
 		err_set(e, "checksum mismatch");
 		return -1;
+	}
+	/* vectors are aligned from the payload's start: borrow only an
+	 * 8-aligned payload */
+	if (borrow && h->codec == PEA_CODEC_NONE && !((uintptr_t)stored & 7)) {
+		f->pl = stored;
+		f->pln = h->raw;
+		return parse_payload(f, h->nrec, e);
 	}
 	buf_reset(&f->raw);
 	uint8_t *dst = buf_grow(&f->raw, h->raw);
@@ -193,6 +204,18 @@ int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
 	}
 	f->raw.len = h->raw;
 	return frame_parse(f, h->nrec, e);
+}
+
+int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
+	       const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e)
+{
+	return load(f, h, hdrbytes, stored, dctx, 0, e);
+}
+
+int frame_use(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
+	      const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e)
+{
+	return load(f, h, hdrbytes, stored, dctx, 1, e);
 }
 
 /* read a varint that must fit in 32 bits */
@@ -225,7 +248,8 @@ static int parse_table(pea_frame *f, const uint8_t **pp, const uint8_t *end, str
 		f->fields_cap = nf;
 	}
 	/* names are copied NUL-terminated so callers can use them as C strings */
-	size_t names_need = (size_t)(end - p) + nf;
+	size_t names_need = (size_t)(end - p) < (size_t)nf * PEA_MAX_NAME ? (size_t)(end - p) : (size_t)nf * PEA_MAX_NAME;
+	names_need += nf;
 	if (names_need > f->names_cap) {
 		f->names = xrealloc(f->names, names_need);
 		f->names_cap = names_need;
@@ -348,19 +372,26 @@ static int parse_val(pea_frame *f, const uint8_t *base, const uint8_t **pp,
 			 * (ASCII bytes) are checked in one pass over their whole
 			 * run: an ASCII byte cannot complete or continue a
 			 * sequence, so the run is valid exactly when every item
-			 * is.  `run` is the start of the run not yet checked. */
-			const uint8_t *run = type == PEA_STRLIST ? p : NULL;
-			for (uint32_t i = 0; i < n; i++) {
+			 * is.  Such items (tokens) are stepped over first, with no
+			 * varint decoding; the items after the run, one by one. */
+			uint32_t i = 0;
+			if (type == PEA_STRLIST) {
+				const uint8_t *run = p;
+				while (i < n && p < end && *p < 0x80) {
+					size_t len = *p;
+					if ((size_t)(end - p) - 1 < len)
+						goto trunc;
+					p += 1 + len;
+					i++;
+				}
+				if (!utf8_valid(run, (size_t)(p - run)))
+					goto bad_list;
+			}
+			for (; i < n; i++) {
 				uint32_t len;
-				const uint8_t *q = p;
 				if (get32(&p, end, &len) || (size_t)(end - p) < len)
 					goto trunc;
-				if (run && p - q != 1) {
-					if (!utf8_valid(run, (size_t)(q - run)))
-						goto bad_list;
-					run = NULL;
-				}
-				if (!run && !utf8_valid(p, len))
+				if (!utf8_valid(p, len))
 					goto bad_list;
 				p += len;
 				if (type == PEA_MAP) {
@@ -369,8 +400,6 @@ static int parse_val(pea_frame *f, const uint8_t *base, const uint8_t **pp,
 					p += 8;
 				}
 			}
-			if (run && !utf8_valid(run, (size_t)(p - run)))
-				goto bad_list;
 		}
 		break;
 	case PEA_INTS:
@@ -425,19 +454,26 @@ bad_list:
 
 int frame_parse(pea_frame *f, uint32_t nrec, struct pea_err *e)
 {
-	const uint8_t *p = f->raw.p, *end = f->raw.p + f->raw.len;
+	f->pl = f->raw.p;
+	f->pln = f->raw.len;
+	return parse_payload(f, nrec, e);
+}
+
+static int parse_payload(pea_frame *f, uint32_t nrec, struct pea_err *e)
+{
+	const uint8_t *p = f->pl, *end = f->pl + f->pln;
 	f->gen = __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED);
 	f->nfields = 0;
 	f->nrec = 0;
 	f->nvals = 0;
-	if (!f->raw.len) {
+	if (!f->pln) {
 		err_set(e, "empty payload");
 		return -1;
 	}
 	if (parse_table(f, &p, end, e))
 		return -1;
 	/* the record section starts at a multiple of 8 */
-	size_t pad = (size_t)(-(p - f->raw.p)) & 7;
+	size_t pad = (size_t)(-(p - f->pl)) & 7;
 	if ((size_t)(end - p) < pad) {
 		err_set(e, "payload ends inside the table padding");
 		return -1;
@@ -501,7 +537,7 @@ void val_iter_init(struct val_iter *it, const pea_val *v)
 }
 
 /* Safe without bounds: frame_parse checked every element. */
-int val_iter_next(struct val_iter *it)
+int val_iter_next_slow(struct val_iter *it)
 {
 	uint64_t u = 0;
 	if (!it->left)

@@ -95,6 +95,11 @@ void frame_free(pea_frame *f);
  * caller knows the file and offset). */
 int frame_load(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
 	       const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e);
+/* The same, but an uncompressed payload is parsed where it lies, with no
+ * copy: `stored` must then stay unchanged while the frame is used (the
+ * readers' units, which live until their frames are done). */
+int frame_use(pea_frame *f, const struct pea_hdr *h, const uint8_t *hdrbytes,
+	      const uint8_t *stored, ZSTD_DCtx *dctx, struct pea_err *e);
 /* Parse the payload already in the frame's buffer (see frame_rawbuf). */
 int frame_parse(pea_frame *f, uint32_t nrec, struct pea_err *e);
 struct buf *frame_rawbuf(pea_frame *f);
@@ -130,7 +135,20 @@ struct val_iter {
 	uint8_t type;
 };
 void val_iter_init(struct val_iter *it, const pea_val *v);
-int val_iter_next(struct val_iter *it);
+int val_iter_next_slow(struct val_iter *it);
+/* Inline for the common item, a string shorter than 128 bytes (a token):
+ * its length is one byte. */
+static inline int val_iter_next(struct val_iter *it)
+{
+	if (it->left && it->type == PEA_STRLIST && it->p[0] < 0x80) {
+		it->left--;
+		it->len = it->p[0];
+		it->s = (const char *)it->p + 1;
+		it->p += 1 + it->len;
+		return 1;
+	}
+	return val_iter_next_slow(it);
+}
 
 /* ---- the builder ---- */
 typedef struct pea_fb pea_fb;

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#define XXH_STATIC_LINKING_ONLY
+/* inlined: tokens are short, and the call into the library cost more than
+ * hashing them (the functions and their results are the library's) */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 static inline uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <sodium.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,13 +43,16 @@ struct host {
 struct job {
 	char *url, *orig;
 	void *user;
+	struct http_client *client;
 	http_data_fn stream; /* NULL: the body is buffered */
+	char *auth, *auth_origin, *accept;
 	int stopped;	     /* the stream callback asked to stop */
 	char *etag, *lm;
 	int redirects, attempts, is_robots;
 	double not_before;
 	struct host *host;
 	struct job *next;
+	struct job *rprev, *rnext; /* in the client's list of running transfers */
 	/* transfer state */
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -77,6 +81,8 @@ struct http_client {
 	size_t pending, queued;
 	int active;
 	struct job *last; /* the job added last */
+	struct job *running; /* transfers curl has, so http_free can end them */
+	int streamed;	  /* a stream callback had data since http_wait began */
 	struct http_stats st;
 };
 
@@ -306,6 +312,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
 		/* only a successful body streams: redirects and errors are
 		 * buffered as usual, to be followed or reported */
 		if (status >= 200 && status < 300) {
+			j->client->streamed = 1;
 			if (j->stream(j->user, j->url, status, (const uint8_t *)p, n)) {
 				j->stopped = 1;
 				return 0;
@@ -331,6 +338,17 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	if (buf_reserve(&j->rhdr, n + 1) < 0)
 		return 0;
 	buf_add(&j->rhdr, p, n);
+	if (j->stream && (n == 2 || n == 1) && (p[0] == '\r' || p[0] == '\n')) {
+		long status = 0;
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) { /* the stream is open */
+			j->client->streamed = 1;
+			if (j->stream(j->user, j->url, status, NULL, 0)) {
+				j->stopped = 1;
+				return 0;
+			}
+		}
+	}
 	return n;
 }
 
@@ -340,8 +358,16 @@ static int on_debug(CURL *c, curl_infotype t, char *p, size_t n, void *ud)
 	(void)c;
 	if (t == CURLINFO_HEADER_OUT) {
 		buf_reset(&j->qhdr);
-		if (buf_reserve(&j->qhdr, n + 1) == 0)
-			buf_add(&j->qhdr, p, n);
+		if (buf_reserve(&j->qhdr, n + 1))
+			return 0;
+		/* a credential is never kept, so it cannot reach a WARC file */
+		for (size_t i = 0; i < n;) {
+			const char *nl = memchr(p + i, '\n', n - i);
+			size_t e = nl ? (size_t)(nl - p) + 1 : n;
+			if (!(e - i > 14 && !strncasecmp(p + i, "authorization:", 14)))
+				buf_add(&j->qhdr, p + i, e - i);
+			i = e;
+		}
 	}
 	return 0;
 }
@@ -354,6 +380,9 @@ static void job_free(struct job *j)
 	free(j->orig);
 	free(j->etag);
 	free(j->lm);
+	free(j->auth);
+	free(j->auth_origin);
+	free(j->accept);
 	buf_release(&j->body);
 	buf_release(&j->rhdr);
 	buf_release(&j->qhdr);
@@ -383,8 +412,14 @@ static void start(http_client *h, struct job *j)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->ua);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
-	/* a stream lasts as long as the server keeps it open */
+	/* a stream lasts as long as the server keeps it open; TCP keepalive
+	 * finds a peer that went away without a word */
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, j->stream ? 0L : (long)(o->timeout * 1000));
+	if (j->stream) {
+		curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 60L);
+		curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 20L);
+	}
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if (!j->stream)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(j->is_robots ? ROBOTS_MAX : o->max_body));
@@ -413,6 +448,18 @@ static void start(http_client *h, struct job *j)
 		snprintf(line, sizeof line, "If-Modified-Since: %s", j->lm);
 		j->hdrs = curl_slist_append(j->hdrs, line);
 	}
+	if (j->accept) {
+		snprintf(line, sizeof line, "Accept: %s", j->accept);
+		j->hdrs = curl_slist_append(j->hdrs, line);
+	}
+	char origin[1100];
+	if (j->auth && !url_origin(j->url, origin, sizeof origin) && !strcmp(origin, j->auth_origin)) {
+		struct buf a = BUF_INIT;
+		buf_addf(&a, "Authorization: %s", j->auth);
+		j->hdrs = curl_slist_append(j->hdrs, buf_cstr(&a));
+		sodium_memzero(a.p, a.len);
+		buf_release(&a);
+	}
 	if (j->hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->hdrs);
 	CURLMcode mc = curl_multi_add_handle(h->multi, c);
@@ -421,6 +468,11 @@ static void start(http_client *h, struct job *j)
 	j->host->active++;
 	h->active++;
 	h->st.requests++;
+	j->rprev = NULL;
+	j->rnext = h->running;
+	if (h->running)
+		h->running->rprev = j;
+	h->running = j;
 }
 
 static void finish(http_client *h, struct job *j, long status, const char *err, int robots);
@@ -521,6 +573,23 @@ static char *header_value(const struct buf *b, const char *name)
 	return NULL;
 }
 
+/* Retry-After as seconds from now: delay-seconds or an HTTP-date; -1 */
+static double retry_after(const struct buf *hdr)
+{
+	char *v = header_value(hdr, "retry-after");
+	double d = -1;
+	if (v) {
+		if (parse_f64(v, &d) || d < 0) {
+			time_t t = curl_getdate(v, NULL);
+			d = t < 0 ? -1 : (double)t - wall();
+			if (t >= 0 && d < 0)
+				d = 0;
+		}
+		free(v);
+	}
+	return d;
+}
+
 /* a finished job becomes a response the caller takes with http_next */
 static void finish(http_client *h, struct job *j, long status, const char *err, int robots)
 {
@@ -538,6 +607,7 @@ static void finish(http_client *h, struct job *j, long status, const char *err, 
 	r->etag = b->etag = header_value(&j->rhdr, "etag");
 	r->last_modified = b->lm = header_value(&j->rhdr, "last-modified");
 	r->location = b->loc = header_value(&j->rhdr, "location");
+	r->retry_after = retry_after(&j->rhdr);
 	r->body = j->body.p ? (const uint8_t *)buf_cstr(&j->body) : (const uint8_t *)"";
 	r->len = j->body.len;
 	r->req_headers = j->qhdr.p ? buf_cstr(&j->qhdr) : NULL;
@@ -566,6 +636,13 @@ static void finish(http_client *h, struct job *j, long status, const char *err, 
 
 static void release_easy(http_client *h, struct job *j)
 {
+	if (j->rprev)
+		j->rprev->rnext = j->rnext;
+	else
+		h->running = j->rnext;
+	if (j->rnext)
+		j->rnext->rprev = j->rprev;
+	j->rprev = j->rnext = NULL;
 	curl_multi_remove_handle(h->multi, j->easy);
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
@@ -738,6 +815,12 @@ void http_free(http_client *h)
 		n = b->next;
 		box_free(b);
 	}
+	/* transfers still running (streams, when a follower stops) */
+	while (h->running) {
+		struct job *j = h->running;
+		release_easy(h, j);
+		job_free(j);
+	}
 	for (size_t i = 0; i < h->ntab; i++)
 		for (struct host *x = h->tab[i], *n; x; x = n) {
 			n = x->hnext;
@@ -765,57 +848,118 @@ void http_free(http_client *h)
 
 void http_add_stream(http_client *h, const char *url, void *user, http_data_fn fn)
 {
-	http_add(h, url, user, NULL, NULL);
-	h->last->stream = fn;
+	struct http_req q = {.stream = fn};
+	http_add_req(h, url, user, &q);
 }
 
 void http_add(http_client *h, const char *url, void *user, const char *etag, const char *lm)
 {
+	struct http_req q = {.etag = etag, .last_modified = lm};
+	http_add_req(h, url, user, &q);
+}
+
+void http_add_req(http_client *h, const char *url, void *user, const struct http_req *q)
+{
 	struct job *j = xcalloc(1, sizeof *j);
 	h->last = j;
+	j->client = h;
 	j->url = xstrdup(url);
 	j->orig = xstrdup(url);
 	j->user = user;
-	j->etag = etag ? xstrdup(etag) : NULL;
-	j->lm = lm ? xstrdup(lm) : NULL;
+	j->etag = q->etag ? xstrdup(q->etag) : NULL;
+	j->lm = q->last_modified ? xstrdup(q->last_modified) : NULL;
+	j->accept = q->accept ? xstrdup(q->accept) : NULL;
+	j->stream = q->stream;
+	char origin[1100];
+	if (q->auth && !url_origin(url, origin, sizeof origin)) {
+		j->auth = xstrdup(q->auth);
+		j->auth_origin = xstrdup(origin);
+	}
 	h->pending++;
 	enqueue(h, j, 0);
+}
+
+int http_cancel(http_client *h, void *user, const char *why)
+{
+	int n = 0;
+	for (struct job *j = h->running, *next; j; j = next) {
+		next = j->rnext;
+		if (j->user != user || j->is_robots)
+			continue;
+		finish(h, j, 0, why, 0);
+		release_easy(h, j);
+		n++;
+	}
+	return n;
 }
 
 size_t http_pending(const http_client *h) { return h->pending; }
 size_t http_queued(const http_client *h) { return h->queued; }
 const struct http_stats *http_stats(const http_client *h) { return &h->st; }
 
+/* Start what may start, let curl move every transfer, and take the next
+ * finished response (NULL when none is finished yet). */
+static const struct http_resp *step(http_client *h)
+{
+	pump(h);
+	int running = 0;
+	curl_multi_perform(h->multi, &running);
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(h->multi, &left)))
+		if (m->msg == CURLMSG_DONE)
+			completed(h, m->easy_handle, m->data.result);
+	struct resp_box *b = h->done_head;
+	if (!b)
+		return NULL;
+	h->done_head = b->next;
+	if (!h->done_head)
+		h->done_tail = NULL;
+	h->current = b;
+	h->pending--;
+	return &b->r;
+}
+
+/* wait for curl's sockets, at most `seconds` and at most a second */
+static void idle(http_client *h, double seconds)
+{
+	int ms = seconds < 0 ? 1000 : (int)(seconds * 1000) + 1;
+	curl_multi_poll(h->multi, NULL, 0, ms > 1000 ? 1000 : ms, NULL);
+}
+
 const struct http_resp *http_next(http_client *h, int wait)
 {
 	box_free(h->current);
 	h->current = NULL;
 	for (;;) {
-		double wake = pump(h);
-		int running = 0;
-		curl_multi_perform(h->multi, &running);
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(h->multi, &left)))
-			if (m->msg == CURLMSG_DONE)
-				completed(h, m->easy_handle, m->data.result);
-		if (h->done_head) {
-			struct resp_box *b = h->done_head;
-			h->done_head = b->next;
-			if (!h->done_head)
-				h->done_tail = NULL;
-			h->current = b;
-			h->pending--;
-			return &b->r;
-		}
+		const struct http_resp *r = step(h);
+		if (r)
+			return r;
 		if (!h->pending || !wait)
 			return NULL;
-		wake = pump(h);
+		double wake = pump(h);
 		if (h->done_head) /* pump refused some by robots.txt: no need to wait */
 			continue;
-		int ms = wake < 0 ? 1000 : (int)(wake * 1000) + 1;
-		if (ms > 1000)
-			ms = 1000;
-		curl_multi_poll(h->multi, NULL, 0, ms, NULL);
+		idle(h, wake);
+	}
+}
+
+const struct http_resp *http_wait(http_client *h, double timeout)
+{
+	box_free(h->current);
+	h->current = NULL;
+	double until = now_sec() + (timeout > 0 ? timeout : 0);
+	h->streamed = 0;
+	for (;;) {
+		const struct http_resp *r = step(h);
+		if (r)
+			return r;
+		double now = now_sec();
+		if (h->streamed || now >= until)
+			return NULL;
+		double wake = pump(h);
+		if (h->done_head)
+			continue;
+		idle(h, wake >= 0 && wake < until - now ? wake : until - now);
 	}
 }

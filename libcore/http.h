@@ -62,6 +62,7 @@ struct http_resp {
 	int robots_denied;	  /* refused by robots.txt (error says so too) */
 	const char *content_type; /* the header's value, or NULL */
 	const char *etag, *last_modified, *location;
+	double retry_after;	  /* seconds the server asked to wait (Retry-After), or -1 */
 	const uint8_t *body;	  /* decoded body (NUL-terminated) */
 	size_t len;
 	const char *req_headers;  /* raw, with keep_raw */
@@ -86,12 +87,29 @@ void http_add(http_client *h, const char *url, void *user, const char *etag,
 /* Called with each piece of a successful (2xx) body as it arrives, for
  * event streams and downloads too large to hold: return 0 to go on, or
  * nonzero to stop the transfer (the response then comes back with no
- * error).  It runs inside http_next(), on the caller's thread. */
+ * error).  It is called once with n == 0 when the headers of a 2xx
+ * response are in (the stream is open, even before any byte of it).  It
+ * runs inside http_next() or http_wait(), on the caller's thread. */
 typedef int (*http_data_fn)(void *user, const char *url, long status, const uint8_t *p, size_t n);
+/* A request with more to it than a URL (every member may be NULL). */
+struct http_req {
+	const char *etag, *last_modified; /* make it conditional */
+	/* an Authorization header value ("Bearer ..."): sent only to the
+	 * URL's own origin (never after a redirect elsewhere, never with
+	 * robots.txt), and never kept in req_headers */
+	const char *auth;
+	const char *accept;	/* an Accept header value */
+	http_data_fn stream;	/* the body goes to this callback (see below) */
+};
+void http_add_req(http_client *h, const char *url, void *user, const struct http_req *q);
 /* Queue a GET whose body goes to fn instead of being kept (the response
  * has len 0).  A stream has no total timeout, only the connect timeout;
  * --max-size does not apply.  Redirects and errors behave as for http_add. */
 void http_add_stream(http_client *h, const char *url, void *user, http_data_fn fn);
+/* End the transfers under way that were added with `user` (a stream gone
+ * silent); each comes back from http_next/http_wait with status 0 and
+ * error `why`.  Returns how many were ended. */
+int http_cancel(http_client *h, void *user, const char *why);
 /* URLs added and not yet returned */
 size_t http_pending(const http_client *h);
 /* URLs waiting for a connection slot (not yet started) */
@@ -100,6 +118,10 @@ size_t http_queued(const http_client *h);
  * yet; with wait 1, blocks until one is, and is NULL only when nothing is
  * pending. */
 const struct http_resp *http_next(http_client *h, int wait);
+/* For callers that also keep time and streams: the next finished
+ * response, or NULL after `timeout` seconds, or as soon as a stream
+ * callback was given data (so the caller can hand on what it made of it). */
+const struct http_resp *http_wait(http_client *h, double timeout);
 const struct http_stats *http_stats(const http_client *h);
 
 /* robots.txt rules (exposed for tests and for callers that fetch it

@@ -82,7 +82,8 @@ struct importer *importer_new(const struct in_opts *o)
 	buf_init(&im->tmp, 0);
 	buf_init(&im->tmp2, 0);
 	im->tok = json_tokener_new_ex(64);
-	json_tokener_set_flags(im->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* UTF-8 is checked before json-c sees a line (import_json) */
+	json_tokener_set_flags(im->tok, JSON_TOKENER_STRICT);
 	for (int i = 0; i < o->types.n; i++) {
 		const char *r = o->types.v[i], *eq = strchr(r, '=');
 		int t = eq ? pea_type_parse(eq + 1) : 0;
@@ -369,14 +370,22 @@ static int import_json(struct importer *im, const char *line, size_t n, pea_fb *
 		       uint64_t *repaired, struct pea_err *e)
 {
 	size_t i = 0;
-	/* with repair on, invalid bytes become U+FFFD before json-c (which
-	 * refuses them) sees the line */
-	if (im->o->repair_utf8 && !utf8_valid((const uint8_t *)line, n)) {
+	/* the line's bytes are checked once, here: with repair on, invalid
+	 * bytes become U+FFFD before json-c sees the line */
+	size_t valid = utf8_valid_len((const uint8_t *)line, n);
+	if (valid < n) {
+		if (!im->o->repair_utf8) {
+			err_set(e, "invalid JSON at column %zu: invalid UTF-8", valid + 1);
+			return -1;
+		}
 		buf_reset(&im->tmp2);
 		*repaired += utf8_repair(&im->tmp2, (const uint8_t *)line, n);
 		line = (const char *)im->tmp2.p;
 		n = im->tmp2.len;
 	}
+	/* valid bytes make valid strings, but for \u escapes (json-c turns a
+	 * lone surrogate into bytes that are not UTF-8) */
+	int escapes = memmem(line, n, "\\u", 2) != NULL;
 	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
 		i++;
 	if (i == n)
@@ -422,7 +431,7 @@ static int import_json(struct importer *im, const char *line, size_t n, pea_fb *
 			}
 			type = want;
 		}
-		if (!utf8_valid((const uint8_t *)key, kl) || !json_utf8(val)) {
+		if (escapes && (!utf8_valid((const uint8_t *)key, kl) || !json_utf8(val))) {
 			err_set(e, "field '%.40s': invalid UTF-8 (a lone surrogate escape?)", key);
 			json_object_put(o);
 			return -1;
@@ -1008,7 +1017,7 @@ int ud_next(struct unit_dec *d, pea_frame *f, struct pea_err *e)
 		return 0;
 	if (u->kind == IN_PEA) {
 		d->done = 1;
-		return frame_load(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e) ? -1 : 1;
+		return frame_use(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e) ? -1 : 1;
 	}
 	const char *p = (const char *)u->data.p;
 	size_t n = u->data.len;
@@ -1040,8 +1049,16 @@ int ud_next(struct unit_dec *d, pea_frame *f, struct pea_err *e)
 			}
 			d->rec_line[k] = d->line;
 		}
-		for (size_t i = 0; i < len; i++)
-			d->line += p[d->pos + i] == '\n';
+		if (u->kind != IN_CSV) {
+			d->line += body != len; /* a line a record */
+		} else {
+			/* quoted fields may hold newlines */
+			const char *q = p + d->pos, *qe = q + len;
+			while ((q = memchr(q, '\n', (size_t)(qe - q)))) {
+				d->line++;
+				q++;
+			}
+		}
 		d->pos += len;
 	}
 	if (repaired)

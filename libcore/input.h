@@ -35,7 +35,7 @@ struct in_opts {
 	int csv_strings;	/* CSV/TSV: every value stays a string */
 	int zero_based;		/* svmlight: indices start at 0, not 1 */
 	struct cli_list types;	/* NAME=TYPE: the type an importer gives a field */
-	size_t chunk;		/* bytes of text per unit (default 1 MiB) */
+	size_t chunk;		/* bytes of text per unit (default 256 KiB) */
 	int headers_only;	/* frames: skip payloads (counting from headers) */
 	/* several readers sharing the input (ranks of dist.h): this one takes
 	 * the frames whose number, counted from 0 over all the files, is
@@ -67,6 +67,15 @@ void in_close(pea_in *in);
 int in_next(pea_in *in, struct pea_unit *u);
 /* Whether in_next can return without blocking. */
 int in_ready(pea_in *in);
+/* fn(ctx) is called by in_next each time it has a unit to return, before
+ * returning it: the place for state that may change between records (a
+ * model reloaded), since the frame-parallel map reads a batch of units
+ * while no worker runs. */
+void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx);
+/* fn(ctx) is called when reading on would wait for input that has not come
+ * (a live pipe gone quiet): a serial filter flushes its writer there
+ * (wr_idle), so its records flow on while its input waits. */
+void in_on_idle(pea_in *in, void (*fn)(void *ctx), void *ctx);
 const struct in_opts *in_options(const pea_in *in);
 /* UTF-8 repairs made while importing (repair_utf8) */
 uint64_t in_repaired(const pea_in *in);

@@ -139,7 +139,7 @@ static int cmp_hitem(const void *a, const void *b)
 	return (x->i > y->i) - (x->i < y->i);
 }
 
-int lin_top(const struct linear *l, int nlabels, int multilabel, int label, int k, uint32_t *idx, float *w)
+int lin_top(const struct linear *l, int nlabels, int multilabel, int label, int dir, int k, uint32_t *idx, float *w)
 {
 	if (k <= 0)
 		return 0;
@@ -160,6 +160,7 @@ int lin_top(const struct linear *l, int nlabels, int multilabel, int label, int 
 				v = (float)(v - m / l->ncol);
 			}
 		}
+		v *= (float)dir;
 		if (v > 0)
 			heap_push(h, &n, k, v, j);
 	}
@@ -196,9 +197,9 @@ void lin_algo_predict(const struct amodel *m, const struct ds_x *x, double *prob
 	lin_probs(l->ncol, m->nlabels, m->multilabel, probs);
 }
 
-int lin_algo_top(const struct amodel *m, int label, int k, uint32_t *idx, float *w)
+int lin_algo_top(const struct amodel *m, int label, int dir, int k, uint32_t *idx, float *w)
 {
-	return lin_top(m->st, m->nlabels, m->multilabel, label, k, idx, w);
+	return lin_top(m->st, m->nlabels, m->multilabel, label, dir, k, idx, w);
 }
 
 void lin_algo_release(struct amodel *m)

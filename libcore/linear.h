@@ -36,16 +36,18 @@ void lin_probs(uint32_t ncol, int nlabels, int multilabel, double *s);
 /* sections "weights" and "bias" */
 void lin_save(const struct linear *l, struct model_writer *w);
 int lin_load(struct linear *l, const struct model *file, uint32_t dim, uint32_t ncol, struct pea_err *e);
-/* the heaviest features of a label: for softmax models each row is first
- * centred (adding a constant to a row changes no prediction), for the one
- * column of a binary model label 0 takes the most negative weights */
-int lin_top(const struct linear *l, int nlabels, int multilabel, int label, int k, uint32_t *idx, float *w);
+/* the heaviest features of a label (dir 1) or its most negative ones (dir
+ * -1, their weights negated): for softmax models each row is first centred
+ * (adding a constant to a row changes no prediction), for the one column of
+ * a binary model label 0 takes the most negative weights */
+int lin_top(const struct linear *l, int nlabels, int multilabel, int label, int dir, int k, uint32_t *idx,
+	    float *w);
 /* out = sum of weight[i] * in[i], over models of equal ncol (dims may differ) */
 void lin_average(struct linear *out, const struct linear *const *in, const double *weight, int n);
 
 /* the common struct algo entries of algorithms whose st is a struct linear */
 void lin_algo_predict(const struct amodel *m, const struct ds_x *x, double *probs);
-int lin_algo_top(const struct amodel *m, int label, int k, uint32_t *idx, float *w);
+int lin_algo_top(const struct amodel *m, int label, int dir, int k, uint32_t *idx, float *w);
 void lin_algo_release(struct amodel *m);
 int lin_algo_load(struct amodel *m, struct json_object *meta, struct pea_err *e);
 void lin_algo_save(const struct amodel *m, struct model_writer *w, struct json_object *meta);

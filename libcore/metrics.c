@@ -402,3 +402,247 @@ void met_svg(const struct met_result *r, struct buf *out)
 	free(cm);
 	free(pick);
 }
+
+/* ------------------------------------------------------------ ranking */
+
+struct rmet {
+	struct strtab *names;
+	struct vec32 recs, truth;     /* the current record's ids */
+	struct vec32 ntruth, nrecs;   /* per record */
+	struct vec32 hstart, hits;    /* per record: where its hit positions start */
+	uint32_t *minpos;	      /* per item: its best position in any list */
+	size_t mcap;
+};
+
+struct rmet *rmet_new(void)
+{
+	struct rmet *m = xcalloc(1, sizeof *m);
+	m->names = st_new();
+	v32_add(&m->hstart, 0);
+	return m;
+}
+
+void rmet_free(struct rmet *m)
+{
+	if (!m)
+		return;
+	st_free(m->names);
+	free(m->recs.v);
+	free(m->truth.v);
+	free(m->ntruth.v);
+	free(m->nrecs.v);
+	free(m->hstart.v);
+	free(m->hits.v);
+	free(m->minpos);
+	free(m);
+}
+
+static uint32_t rmet_id(struct rmet *m, const char *s, size_t n)
+{
+	uint32_t id = st_intern(m->names, s, n);
+	if (id >= m->mcap) {
+		size_t old = m->mcap;
+		m->mcap = m->mcap ? m->mcap * 2 : 1024;
+		m->minpos = xrealloc(m->minpos, m->mcap * sizeof *m->minpos);
+		for (size_t i = old; i < m->mcap; i++)
+			m->minpos[i] = UINT32_MAX;
+	}
+	return id;
+}
+
+void rmet_rec(struct rmet *m, const char *s, size_t n) { v32_add(&m->recs, rmet_id(m, s, n)); }
+void rmet_truth(struct rmet *m, const char *s, size_t n) { v32_add(&m->truth, rmet_id(m, s, n)); }
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+void rmet_end_record(struct rmet *m)
+{
+	/* the truth as a sorted set; each truth item is hit at most once */
+	qsort(m->truth.v, m->truth.n, 4, cmp_u32);
+	size_t nt = 0;
+	for (size_t i = 0; i < m->truth.n; i++)
+		if (!nt || m->truth.v[nt - 1] != m->truth.v[i])
+			m->truth.v[nt++] = m->truth.v[i];
+	uint8_t hit[64], *used = nt <= sizeof hit ? hit : xcalloc(nt, 1);
+	memset(used, 0, nt);
+	for (size_t p = 0; p < m->recs.n; p++) {
+		uint32_t id = m->recs.v[p];
+		if (m->minpos[id] > p)
+			m->minpos[id] = (uint32_t)p;
+		uint32_t *t = bsearch(&id, m->truth.v, nt, 4, cmp_u32);
+		if (t && !used[t - m->truth.v]) {
+			used[t - m->truth.v] = 1;
+			v32_add(&m->hits, (uint32_t)p);
+		}
+	}
+	if (used != hit)
+		free(used);
+	v32_add(&m->ntruth, (uint32_t)nt);
+	v32_add(&m->nrecs, (uint32_t)m->recs.n);
+	v32_add(&m->hstart, (uint32_t)m->hits.n);
+	m->recs.n = m->truth.n = 0;
+}
+
+int rmet_compute(struct rmet *m, uint64_t catalogue, const int *at, int nat, struct rmet_result *r,
+		 struct pea_err *e)
+{
+	memset(r, 0, sizeof *r);
+	uint64_t n = m->ntruth.n;
+	r->n = n;
+	if (!n) {
+		err_set(e, "no records to evaluate");
+		return -1;
+	}
+	int K = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		K = (int)m->nrecs.v[i] > K ? (int)m->nrecs.v[i] : K;
+		r->truth += m->ntruth.v[i];
+	}
+	if (!K) {
+		err_set(e, "every list of recommendations is empty");
+		return -1;
+	}
+	r->kmax = K;
+	r->catalogue = catalogue ? catalogue : st_count(m->names);
+	r->curve = xcalloc((size_t)K + 1, sizeof *r->curve);
+	double *idcg = xcalloc((size_t)K + 2, sizeof *idcg);
+	for (int j = 1; j <= K; j++)
+		idcg[j] = idcg[j - 1] + 1 / log2(j + 1.0);
+	for (int k = 1; k <= K; k++) {
+		struct rmet_at *c = &r->curve[k - 1];
+		c->k = k;
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t T = m->ntruth.v[i], h0 = m->hstart.v[i], h1 = m->hstart.v[i + 1];
+			double dcg = 0, ap = 0;
+			uint32_t hits = 0;
+			for (uint32_t x = h0; x < h1 && m->hits.v[x] < (uint32_t)k; x++) {
+				uint32_t p = m->hits.v[x];
+				hits++;
+				dcg += 1 / log2(p + 2.0);
+				ap += (double)hits / (p + 1.0);
+			}
+			uint32_t ideal = T < (uint32_t)k ? T : (uint32_t)k;
+			c->hr += hits > 0;
+			c->recall += T ? (double)hits / T : 0;
+			c->precision += (double)hits / k;
+			c->ndcg += ideal ? dcg / idcg[ideal] : 0;
+			c->map += ideal ? ap / ideal : 0;
+		}
+		c->hr /= (double)n;
+		c->recall /= (double)n;
+		c->precision /= (double)n;
+		c->ndcg /= (double)n;
+		c->map /= (double)n;
+	}
+	free(idcg);
+	/* coverage: items whose best position is below k */
+	uint64_t *within = xcalloc((size_t)K + 1, sizeof *within);
+	for (uint32_t id = 0; id < st_count(m->names); id++)
+		if (m->minpos[id] < (uint32_t)K)
+			within[m->minpos[id]]++;
+	uint64_t acc = 0;
+	for (int k = 1; k <= K; k++) {
+		acc += within[k - 1];
+		r->curve[k - 1].coverage = r->catalogue ? (double)acc / (double)r->catalogue : 0;
+	}
+	free(within);
+	static const int def[] = {1, 5, 10, 20, 50, 100};
+	int tmp[ARRAY_SIZE(def) + 1];
+	if (!at) {
+		nat = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(def); i++)
+			if (def[i] < K)
+				tmp[nat++] = def[i];
+		tmp[nat++] = K;
+		at = tmp;
+	}
+	r->at = xcalloc((size_t)nat + 1, sizeof *r->at);
+	for (int i = 0; i < nat; i++) {
+		if (at[i] < 1) {
+			err_set(e, "a cut-off must be at least 1");
+			rmet_result_release(r);
+			return -1;
+		}
+		/* beyond the longest list nothing more is hit */
+		int k = at[i] < K ? at[i] : K;
+		r->at[r->nat] = r->curve[k - 1];
+		r->at[r->nat].k = at[i];
+		if (at[i] > K) {
+			r->at[r->nat].precision *= (double)K / at[i];
+		}
+		r->nat++;
+	}
+	return 0;
+}
+
+void rmet_result_release(struct rmet_result *r)
+{
+	free(r->at);
+	free(r->curve);
+	memset(r, 0, sizeof *r);
+}
+
+void rmet_print(const struct rmet_result *r, FILE *out)
+{
+	fprintf(out, "records %llu  truth items %llu  catalogue %llu items  longest list %d\n\n",
+		(unsigned long long)r->n, (unsigned long long)r->truth, (unsigned long long)r->catalogue, r->kmax);
+	fprintf(out, "%6s  %8s  %8s  %8s  %9s  %8s  %8s\n", "k", "HR", "NDCG", "recall", "precision", "MAP",
+		"coverage");
+	for (int i = 0; i < r->nat; i++) {
+		const struct rmet_at *a = &r->at[i];
+		fprintf(out, "%6d  %8.4f  %8.4f  %8.4f  %9.4f  %8.4f  %8.4f\n", a->k, a->hr, a->ndcg, a->recall,
+			a->precision, a->map, a->coverage);
+	}
+}
+
+void rmet_print_json(const struct rmet_result *r, FILE *out)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "records", json_object_new_int64((int64_t)r->n));
+	json_object_object_add(o, "truth", json_object_new_int64((int64_t)r->truth));
+	json_object_object_add(o, "catalogue", json_object_new_int64((int64_t)r->catalogue));
+	json_object *a = json_object_new_array();
+	for (int i = 0; i < r->nat; i++) {
+		const struct rmet_at *x = &r->at[i];
+		json_object *y = json_object_new_object();
+		json_object_object_add(y, "k", json_object_new_int(x->k));
+		json_object_object_add(y, "hr", num(x->hr));
+		json_object_object_add(y, "ndcg", num(x->ndcg));
+		json_object_object_add(y, "recall", num(x->recall));
+		json_object_object_add(y, "precision", num(x->precision));
+		json_object_object_add(y, "map", num(x->map));
+		json_object_object_add(y, "coverage", num(x->coverage));
+		json_object_array_add(a, y);
+	}
+	json_object_object_add(o, "at", a);
+	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+void rmet_svg(const struct rmet_result *r, struct buf *out)
+{
+	size_t n = (size_t)r->kmax;
+	double *xs = xcalloc(n + 1, sizeof *xs), *ys[4];
+	for (int s = 0; s < 4; s++)
+		ys[s] = xcalloc(n + 1, sizeof **ys);
+	for (size_t i = 0; i < n; i++) {
+		xs[i] = (double)(i + 1);
+		ys[0][i] = r->curve[i].hr;
+		ys[1][i] = r->curve[i].ndcg;
+		ys[2][i] = r->curve[i].recall;
+		ys[3][i] = r->curve[i].coverage;
+	}
+	char *names[] = {"HR@k", "NDCG@k", "recall@k", "coverage@k"};
+	char title[128];
+	snprintf(title, sizeof title, "ranking metrics against k (%llu records)", (unsigned long long)r->n);
+	svg_begin(out, 700, 480);
+	svg_series(out, 80, 60, 460, 360, xs, ys, names, 4, n, 1, n > 1 ? (double)n : 2, "k", "share", title);
+	svg_end(out);
+	free(xs);
+	for (int s = 0; s < 4; s++)
+		free(ys[s]);
+}

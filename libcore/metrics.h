@@ -1,7 +1,8 @@
 /* metrics.h - how good predictions are: accuracy, per-label precision,
  * recall, F1 and support, macro/micro/weighted averages, the confusion
  * matrix, log loss, and for two labels the ROC and precision-recall curves
- * with their areas.
+ * with their areas; for recommendations (rmet_*), hit rate, NDCG, recall,
+ * precision, MAP and catalogue coverage at cut-offs k.
  *
  * Records are fed one at a time (their true labels, predicted labels and
  * probabilities, by name), so any label set works and labels the model
@@ -57,5 +58,46 @@ void met_print(const struct met_result *r, FILE *out);
 void met_print_json(const struct met_result *r, FILE *out);
 /* the confusion heat map and, for binary tasks, the ROC curve */
 void met_svg(const struct met_result *r, struct buf *out);
+
+/* ---- ranking ---- */
+/* Each record brings a ranked list (recs) and its truth (the held-out
+ * items): full ranking, so a truth item outside the list is a miss.
+ * Relevance is binary; NDCG divides by the ideal DCG of min(|truth|, k)
+ * hits; MAP@k divides each record's sum of precisions at its hits by
+ * min(|truth|, k); coverage@k is the share of the catalogue that appears
+ * in some list within its first k. */
+struct rmet;
+struct rmet *rmet_new(void);
+void rmet_free(struct rmet *m);
+/* parts of the current record, then rmet_end_record */
+void rmet_rec(struct rmet *m, const char *s, size_t n);
+void rmet_truth(struct rmet *m, const char *s, size_t n);
+void rmet_end_record(struct rmet *m);
+
+struct rmet_at {
+	int k;
+	double hr, ndcg, recall, precision, map, coverage;
+};
+
+struct rmet_result {
+	uint64_t n;	    /* records */
+	uint64_t truth;	    /* truth items over all records */
+	uint64_t catalogue; /* items coverage divides by */
+	int kmax;	    /* the longest list */
+	int nat;
+	struct rmet_at *at; /* the cut-offs shown */
+	struct rmet_at *curve; /* every k from 1 to kmax */
+};
+
+/* catalogue: the number of items (0: the distinct items seen in lists and
+ * truths); at: cut-offs (NULL: 1, 5, 10, 20, 50, 100 up to the longest list,
+ * and the longest).  -1 with the reason in e. */
+int rmet_compute(struct rmet *m, uint64_t catalogue, const int *at, int nat, struct rmet_result *r,
+		 struct pea_err *e);
+void rmet_result_release(struct rmet_result *r);
+void rmet_print(const struct rmet_result *r, FILE *out);
+void rmet_print_json(const struct rmet_result *r, FILE *out);
+/* HR, NDCG and recall against k */
+void rmet_svg(const struct rmet_result *r, struct buf *out);
 
 #endif

@@ -53,7 +53,7 @@ void mw_free(struct model_writer *w)
 	free(w);
 }
 
-void mw_add(struct model_writer *w, const char *name, const void *p, size_t n)
+static struct section *mw_section(struct model_writer *w, const char *name)
 {
 	size_t len = strlen(name);
 	if (len < 1 || len > 15)
@@ -67,9 +67,22 @@ void mw_add(struct model_writer *w, const char *name, const void *p, size_t n)
 	struct section *s = &w->s[w->n++];
 	memset(s->name, 0, sizeof s->name);
 	memcpy(s->name, name, len);
+	return s;
+}
+
+void mw_add(struct model_writer *w, const char *name, const void *p, size_t n)
+{
+	struct section *s = mw_section(w, name);
 	s->p = xmalloc(n);
 	if (n)
 		memcpy(s->p, p, n);
+	s->n = n;
+}
+
+void mw_add_owned(struct model_writer *w, const char *name, void *p, size_t n)
+{
+	struct section *s = mw_section(w, name);
+	s->p = p;
 	s->n = n;
 }
 
@@ -78,32 +91,42 @@ static size_t align_up(size_t x)
 	return (x + MODEL_ALIGN - 1) & ~(size_t)(MODEL_ALIGN - 1);
 }
 
-void mw_bytes(struct model_writer *w, uint8_t **out, size_t *outn)
+/* The header and section table; offs[i] gets section i's offset, and the
+ * return value is where the trailer starts. */
+static size_t mw_head(const struct model_writer *w, uint8_t *head, size_t *offs)
 {
 	size_t off = align_up(HDR + (size_t)w->n * ENTRY);
-	size_t *offs = xcalloc((size_t)w->n + 1, sizeof *offs);
+	memset(head, 0, off);
+	memcpy(head, MODEL_MAGIC, 8);
+	put_le32(head + 8, MODEL_VERSION);
+	put_le32(head + 12, (uint32_t)w->n);
 	for (int i = 0; i < w->n; i++) {
+		uint8_t *e = head + HDR + (size_t)i * ENTRY;
 		offs[i] = off;
+		memcpy(e, w->s[i].name, 16);
+		put_le64(e + 16, off);
+		put_le64(e + 24, w->s[i].n);
 		off = align_up(off + w->s[i].n);
 	}
-	size_t total = off + TRAILER;
+	return off;
+}
+
+void mw_bytes(struct model_writer *w, uint8_t **out, size_t *outn)
+{
+	size_t *offs = xcalloc((size_t)w->n + 1, sizeof *offs);
+	uint8_t *head = xmalloc(align_up(HDR + (size_t)w->n * ENTRY));
+	size_t off = mw_head(w, head, offs), total = off + TRAILER;
 	uint8_t *p = xcalloc(total, 1);
-	memcpy(p, MODEL_MAGIC, 8);
-	put_le32(p + 8, MODEL_VERSION);
-	put_le32(p + 12, (uint32_t)w->n);
-	for (int i = 0; i < w->n; i++) {
-		uint8_t *e = p + HDR + (size_t)i * ENTRY;
-		memcpy(e, w->s[i].name, 16);
-		put_le64(e + 16, offs[i]);
-		put_le64(e + 24, w->s[i].n);
+	memcpy(p, head, align_up(HDR + (size_t)w->n * ENTRY));
+	for (int i = 0; i < w->n; i++)
 		if (w->s[i].n)
 			memcpy(p + offs[i], w->s[i].p, w->s[i].n);
-	}
 	memcpy(p + off, TRAILER_MAGIC, 8);
 	XXH128_hash_t h = XXH3_128bits(p, off + 8);
 	put_le64(p + off + 8, h.high64);
 	put_le64(p + off + 16, h.low64);
 	free(offs);
+	free(head);
 	*out = p;
 	*outn = total;
 }
@@ -120,21 +143,49 @@ void mw_section_at(const struct model_writer *w, int i, const char **name, const
 	*n = w->s[i].n;
 }
 
+/* bytes to the file and to the digest at once, so a model as large as
+ * memory allows is never held twice */
+static void mw_put(struct afile *af, XXH3_state_t *st, const void *p, size_t n)
+{
+	afile_write(af, p, n);
+	XXH3_128bits_update(st, p, n);
+}
+
 void mw_write(struct model_writer *w, const char *path)
 {
-	uint8_t *p;
-	size_t n;
-	struct afile af;
+	static const uint8_t zero[MODEL_ALIGN];
 	int signed_already = 0;
 	for (int i = 0; i < w->n; i++)
 		signed_already |= !strcmp(w->s[i].name, SIGN_SECTION);
 	if (sign_default_key() && !signed_already)
 		sign_writer(w, sign_default_key());
-	mw_bytes(w, &p, &n);
+	size_t hn = align_up(HDR + (size_t)w->n * ENTRY);
+	size_t *offs = xcalloc((size_t)w->n + 1, sizeof *offs);
+	uint8_t *head = xmalloc(hn);
+	size_t end = mw_head(w, head, offs), at = hn;
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		die("out of memory (a digest state)");
+	XXH3_128bits_reset(st);
+	struct afile af;
 	afile_open(&af, path, 0644);
-	afile_write(&af, p, n);
+	mw_put(&af, st, head, hn);
+	for (int i = 0; i < w->n; i++) {
+		mw_put(&af, st, zero, offs[i] - at);
+		mw_put(&af, st, w->s[i].p, w->s[i].n);
+		at = offs[i] + w->s[i].n;
+	}
+	mw_put(&af, st, zero, end - at);
+	mw_put(&af, st, TRAILER_MAGIC, 8);
+	XXH128_hash_t h = XXH3_128bits_digest(st);
+	uint8_t tail[16];
+	put_le64(tail, h.high64);
+	put_le64(tail + 8, h.low64);
+	afile_write(&af, tail, 16);
 	afile_commit(&af);
-	free(p);
+	XXH3_freeState(st);
+	free(offs);
+	free(head);
 }
 
 struct model {

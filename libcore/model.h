@@ -28,11 +28,14 @@ struct model_writer;
 struct model_writer *mw_new(void);
 /* Add a section (copied).  Names are 1..15 bytes, unique in a file. */
 void mw_add(struct model_writer *w, const char *name, const void *p, size_t n);
+/* Add a section without copying: the writer frees p (malloc'd) itself. */
+void mw_add_owned(struct model_writer *w, const char *name, void *p, size_t n);
 /* the sections added so far, in order */
 int mw_nsections(const struct model_writer *w);
 void mw_section_at(const struct model_writer *w, int i, const char **name, const void **p, size_t *n);
-/* Write the file atomically (mode 0644 minus umask); dies on error.  When
- * the process was given a signing key (sign.h), the model is signed. */
+/* Write the file atomically (mode 0644 minus umask), streaming the
+ * sections out (no second copy in memory); dies on error.  When the process
+ * was given a signing key (sign.h), the model is signed. */
 void mw_write(struct model_writer *w, const char *path);
 /* The whole file in memory (for tests, merging, MPI broadcast). */
 void mw_bytes(struct model_writer *w, uint8_t **p, size_t *n);

@@ -4,6 +4,7 @@
 #include "export.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,7 +39,14 @@ pea_out *out_open(const struct out_opts *o)
 	}
 	out->json = o->json || (!o->binary && !out->atomic && isatty(out->fd));
 	struct stat st;
-	out->to_file = fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode);
+	int known = fstat(out->fd, &st) == 0;
+	out->to_file = known && S_ISREG(st.st_mode);
+#ifdef F_SETPIPE_SZ
+	/* a pipe of 64 KiB wakes the next stage sixteen times a frame: ask
+	 * for room for a whole frame (the system may give less; no matter) */
+	if (known && S_ISFIFO(st.st_mode))
+		fcntl(out->fd, F_SETPIPE_SZ, (int)(PEA_FRAME_TARGET / 4));
+#endif
 	out->level = o->level != PEA_LEVEL_AUTO ? (int)o->level : out->to_file ? PEA_FILE_LEVEL : 0;
 	return out;
 }
@@ -157,6 +165,11 @@ void wr_flush(pea_wr *w)
 		out_write(w->out, w->enc.p, w->enc.len);
 	}
 	out_flush(w->out);
+}
+
+void wr_idle(void *w)
+{
+	wr_flush(w);
 }
 
 void wr_commit(pea_wr *w)

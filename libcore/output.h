@@ -66,6 +66,9 @@ void wr_commit(pea_wr *w);
 void wr_copy(pea_wr *w, const pea_frame *f, uint32_t rec);
 /* write what is buffered now (a producer about to wait calls this) */
 void wr_flush(pea_wr *w);
+/* wr_flush for in_on_idle(): a serial filter's records go on when its
+ * input goes quiet */
+void wr_idle(void *w);
 /* flush and close (and commit the file) */
 void wr_close(pea_wr *w);
 uint64_t wr_records(const pea_wr *w);

@@ -1,22 +1,41 @@
 /* pmap.c - see pmap.h.
  *
- * A batch of up to 4 units per thread is read serially (cheap: raw bytes),
- * processed in parallel (checksum, decompression, parsing, fn, encoding),
- * then written in order.  Errors are collected per task and the first in
- * input order is reported, so the message does not depend on scheduling. */
+ * A pipeline over a ring of slots, one unit in each: the calling thread
+ * reads units into free slots, `threads` workers take them in input order
+ * and process them (checksum, decompression, parsing, fn, encoding), and a
+ * writer thread hands the results out strictly in input order, freeing
+ * each slot as it goes.  Nothing waits for a whole batch: a worker that the
+ * scheduler sets aside (a loaded machine, other stages of the pipeline)
+ * holds back only its own unit while the others go on, the ring bounds the
+ * units in memory to a few per worker, and reading and writing overlap the
+ * work.  The writer stands apart from the reader so that results go out
+ * while the reader waits for a quiet input.  Errors are reported by the
+ * writer for the first failed unit in input order, so the message does not
+ * depend on scheduling.
+ *
+ * Plain pthreads: the workers wait on condition variables (they sleep,
+ * they do not spin), and functions run by a worker may still open OpenMP
+ * regions of their own. */
 #include "pmap.h"
 #include "hash.h"
 #include "progress.h"
 
-#include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* slots per worker: one in hand, one read ahead, one done and waiting for
+ * an older unit to be written */
+#define SLOTS_PER_THREAD 3
+
+enum { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
+
 struct pmap_task {
 	struct pea_unit unit;
 	struct buf out;
+	int state;
 	int thread;
 	int failed;
 	int keep;	/* write the unit's frame as it came */
@@ -30,6 +49,45 @@ struct pmap_thread_state {
 	pea_frame *f;
 	pea_fb *fb;
 	struct out_tls tls;
+};
+
+struct pmap {
+	const struct pmap_opts *o;
+	pea_in *in;
+	pea_out *out;
+	struct pmap_task *slot;
+	uint64_t nslot;
+	pthread_mutex_t mu;
+	pthread_cond_t can_read, can_work, can_write;
+	uint64_t nread; /* units read (the next one goes to slot nread % nslot) */
+	uint64_t ntaken; /* units taken by workers */
+	uint64_t nwritten;
+	int eof;
+	struct pmap_thread_state *st;
+	int nt;
+	pthread_t wr, *th;
+};
+
+/* A fatal error of the reader (a truncated or damaged input): the units
+ * read before it are processed and written first, then the message. */
+static void read_failed(void *arg, const char *msg)
+{
+	struct pmap *m = arg;
+	pthread_mutex_lock(&m->mu);
+	m->eof = 1;
+	pthread_cond_broadcast(&m->can_work);
+	pthread_cond_signal(&m->can_write);
+	pthread_mutex_unlock(&m->mu);
+	for (int i = 0; i < m->nt; i++)
+		pthread_join(m->th[i], NULL);
+	pthread_join(m->wr, NULL);
+	err_defer(NULL, NULL);
+	die("%s", msg);
+}
+
+struct worker_arg {
+	struct pmap *m;
+	int thread;
 };
 
 int pmap_thread(const struct pmap_task *t)
@@ -119,85 +177,165 @@ static void run_task(const struct pmap_opts *o, pea_out *out, struct pmap_task *
 	}
 }
 
-void pmap_run(pea_in *in, pea_out *out, const struct pmap_opts *o)
+static void *worker(void *arg)
 {
-	int nt = o->threads > 0 ? o->threads : 1;
-	int cap = 4 * nt;
-	struct pmap_task *tasks = xcalloc((size_t)cap, sizeof *tasks);
-	struct pmap_thread_state *st = xcalloc((size_t)nt, sizeof *st);
-	for (int i = 0; i < cap; i++) {
-		unit_init(&tasks[i].unit);
-		buf_init(&tasks[i].out, 0);
+	struct worker_arg *a = arg;
+	struct pmap *m = a->m;
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		while (m->ntaken == m->nread && !m->eof)
+			pthread_cond_wait(&m->can_work, &m->mu);
+		if (m->ntaken == m->nread)
+			break; /* the end of the input, and nothing left */
+		struct pmap_task *t = &m->slot[m->ntaken++ % m->nslot];
+		t->state = SLOT_BUSY;
+		pthread_mutex_unlock(&m->mu);
+		t->thread = a->thread;
+		run_task(m->o, m->out, t, &m->st[a->thread]);
+		pthread_mutex_lock(&m->mu);
+		t->state = SLOT_DONE;
+		pthread_cond_signal(&m->can_write);
 	}
-	for (int i = 0; i < nt; i++) {
-		st[i].ud = ud_new(in);
-		st[i].f = frame_new();
-		st[i].fb = fb_new();
-		out_tls_init(&st[i].tls);
-	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct pmap *m = arg;
+	const struct pmap_opts *o = m->o;
 	struct progress pr;
 	uint64_t nrec = 0, bytes = 0;
 	progress_init(&pr, o->quiet);
-	int eof = 0;
-	while (!eof) {
-		int n = 0;
-		while (n < cap) {
-			if (n > 0 && !in_ready(in))
-				break;
-			if (!in_next(in, &tasks[n].unit)) {
-				eof = 1;
-				break;
+	int flushed = 1;
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		struct pmap_task *t = &m->slot[m->nwritten % m->nslot];
+		while (!(m->nwritten < m->nread && t->state == SLOT_DONE) && !(m->eof && m->nwritten == m->nread)) {
+			if (!flushed && m->out) {
+				/* about to wait: what is written so far goes out now */
+				pthread_mutex_unlock(&m->mu);
+				out_flush(m->out);
+				flushed = 1;
+				pthread_mutex_lock(&m->mu);
+				continue;
 			}
-			n++;
+			pthread_cond_wait(&m->can_write, &m->mu);
 		}
-		if (!n)
+		if (m->nwritten == m->nread)
 			break;
-		if (nt == 1 || n == 1) {
-			for (int i = 0; i < n; i++) {
-				tasks[i].thread = 0;
-				run_task(o, out, &tasks[i], &st[0]);
-			}
-		} else {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-			for (int i = 0; i < n; i++) {
-				int th = omp_get_thread_num();
-				tasks[i].thread = th;
-				run_task(o, out, &tasks[i], &st[th]);
-			}
+		pthread_mutex_unlock(&m->mu);
+		if (t->failed) {
+			progress_done(&pr);
+			die("%s", t->msg);
 		}
-		for (int i = 0; i < n; i++) {
-			if (tasks[i].failed)
-				die("%s", tasks[i].msg);
-			if (o->ordered)
-				o->ordered(o->ctx, &tasks[i].out);
-			if (out && tasks[i].out.len)
-				out_write(out, tasks[i].out.p, tasks[i].out.len);
-			bytes += tasks[i].unit.data.len;
-			nrec += tasks[i].unit.kind == IN_PEA ? tasks[i].unit.hdr.nrec : 0;
+		if (o->ordered)
+			o->ordered(o->ctx, &t->out);
+		if (m->out && t->out.len) {
+			out_write(m->out, t->out.p, t->out.len);
+			flushed = 0;
 		}
+		bytes += t->unit.data.len;
+		nrec += t->unit.kind == IN_PEA ? t->unit.hdr.nrec : 0;
 		if (progress_due(&pr)) {
-			double t = progress_elapsed(&pr);
+			double s = progress_elapsed(&pr);
 			if (nrec)
 				progress_show(&pr, "%llu records, %.0f MB read, %.0f MB/s",
-					      (unsigned long long)nrec, bytes / 1e6, bytes / 1e6 / (t > 0 ? t : 1));
+					      (unsigned long long)nrec, bytes / 1e6, bytes / 1e6 / (s > 0 ? s : 1));
 			else
 				progress_show(&pr, "%.0f MB read, %.0f MB/s", bytes / 1e6,
-					      bytes / 1e6 / (t > 0 ? t : 1));
+					      bytes / 1e6 / (s > 0 ? s : 1));
 		}
-		if (out)
-			out_flush(out);
+		pthread_mutex_lock(&m->mu);
+		t->state = SLOT_FREE;
+		m->nwritten++;
+		pthread_cond_signal(&m->can_read);
 	}
+	pthread_mutex_unlock(&m->mu);
+	if (m->out)
+		out_flush(m->out);
 	progress_done(&pr);
-	for (int i = 0; i < cap; i++) {
-		unit_release(&tasks[i].unit);
-		buf_release(&tasks[i].out);
+	return NULL;
+}
+
+void pmap_run(pea_in *in, pea_out *out, const struct pmap_opts *o)
+{
+	struct pmap m = {0};
+	m.o = o;
+	m.in = in;
+	m.out = out;
+	m.nt = o->threads > 0 ? o->threads : 1;
+	m.nslot = (uint64_t)SLOTS_PER_THREAD * (uint64_t)m.nt;
+	m.slot = xcalloc(m.nslot, sizeof *m.slot);
+	m.st = xcalloc((size_t)m.nt, sizeof *m.st);
+	for (uint64_t i = 0; i < m.nslot; i++) {
+		unit_init(&m.slot[i].unit);
+		buf_init(&m.slot[i].out, 0);
 	}
-	for (int i = 0; i < nt; i++) {
-		ud_free(st[i].ud);
-		frame_free(st[i].f);
-		fb_free(st[i].fb);
-		out_tls_release(&st[i].tls);
+	for (int i = 0; i < m.nt; i++) {
+		m.st[i].ud = ud_new(in);
+		m.st[i].f = frame_new();
+		m.st[i].fb = fb_new();
+		out_tls_init(&m.st[i].tls);
 	}
-	free(tasks);
-	free(st);
+	pthread_mutex_init(&m.mu, NULL);
+	pthread_cond_init(&m.can_read, NULL);
+	pthread_cond_init(&m.can_work, NULL);
+	pthread_cond_init(&m.can_write, NULL);
+	m.th = xcalloc((size_t)m.nt, sizeof *m.th);
+	struct worker_arg *wa = xcalloc((size_t)m.nt, sizeof *wa);
+	if (pthread_create(&m.wr, NULL, writer, &m))
+		die("cannot start a thread");
+	for (int i = 0; i < m.nt; i++) {
+		wa[i].m = &m;
+		wa[i].thread = i;
+		if (pthread_create(&m.th[i], NULL, worker, &wa[i]))
+			die("cannot start a thread");
+	}
+	/* the reader: this thread */
+	err_defer(read_failed, &m);
+	for (;;) {
+		pthread_mutex_lock(&m.mu);
+		while (m.nread - m.nwritten == m.nslot)
+			pthread_cond_wait(&m.can_read, &m.mu);
+		struct pmap_task *t = &m.slot[m.nread % m.nslot];
+		pthread_mutex_unlock(&m.mu);
+		/* the slot is free: no other thread touches it until it is counted in */
+		int more = in_next(in, &t->unit);
+		pthread_mutex_lock(&m.mu);
+		if (more) {
+			t->state = SLOT_READY;
+			m.nread++;
+			pthread_cond_signal(&m.can_work);
+		} else {
+			m.eof = 1;
+			pthread_cond_broadcast(&m.can_work);
+			pthread_cond_signal(&m.can_write);
+		}
+		pthread_mutex_unlock(&m.mu);
+		if (!more)
+			break;
+	}
+	err_defer(NULL, NULL);
+	for (int i = 0; i < m.nt; i++)
+		pthread_join(m.th[i], NULL);
+	pthread_join(m.wr, NULL);
+	pthread_mutex_destroy(&m.mu);
+	pthread_cond_destroy(&m.can_read);
+	pthread_cond_destroy(&m.can_work);
+	pthread_cond_destroy(&m.can_write);
+	for (uint64_t i = 0; i < m.nslot; i++) {
+		unit_release(&m.slot[i].unit);
+		buf_release(&m.slot[i].out);
+	}
+	for (int i = 0; i < m.nt; i++) {
+		ud_free(m.st[i].ud);
+		frame_free(m.st[i].f);
+		fb_free(m.st[i].fb);
+		out_tls_release(&m.st[i].tls);
+	}
+	free(m.th);
+	free(wa);
+	free(m.slot);
+	free(m.st);
 }

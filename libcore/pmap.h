@@ -1,11 +1,13 @@
 /* pmap.h - the frame-parallel map: every filter's engine.
  *
  * pmap_run() reads units (frames or chunks of text) from a pea_in, decodes
- * them and calls fn on each decoded frame on all cores (OpenMP), and writes
- * each frame's output in input order.  A filter therefore scales with cores
- * with no threading code of its own, and its output order equals its input
- * order.  When the input goes quiet the batch in hand is processed and
- * written at once, so live pipelines stay prompt.
+ * them and calls fn on each decoded frame on `threads` worker threads, and
+ * writes each frame's output in input order.  A filter therefore scales
+ * with cores with no threading code of its own, and its output order equals
+ * its input order.  Units flow through a small ring (three per worker), so
+ * memory stays bounded and a unit is written as soon as it and those before
+ * it are done: live pipelines stay prompt.  A damaged input is reported
+ * after the records before the damage are written.
  *
  * fn adds output records to `out` (fb_begin .. fb_end), usually copying the
  * input record's fields through and adding its own.  It must not touch

@@ -16,6 +16,10 @@ struct strtab *st_new(void);
 void st_free(struct strtab *t);
 /* the id of s, adding it when new */
 uint32_t st_intern(struct strtab *t, const char *s, size_t n);
+/* the same with s's hash already computed (st_hash), for callers that hash
+ * on many threads and intern on one */
+uint32_t st_intern_h(struct strtab *t, const char *s, size_t n, uint64_t h);
+uint64_t st_hash(const char *s, size_t n);
 /* the id of s, or -1 */
 int64_t st_find(const struct strtab *t, const char *s, size_t n);
 uint32_t st_count(const struct strtab *t);

@@ -131,3 +131,41 @@ void svg_curve(struct buf *b, double x, double y, double w, double h, const doub
 	free(px);
 	free(py);
 }
+
+void svg_series(struct buf *b, double x, double y, double w, double h, const double *xs, double *const *ys,
+		char *const *names, int nseries, size_t n, double x0, double x1, const char *xlabel,
+		const char *ylabel, const char *title)
+{
+	static const char *const colours[] = {"#1f5fbf", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#5c940d"};
+	char t[32];
+	double span = x1 > x0 ? x1 - x0 : 1;
+	svg_text(b, x + w / 2, y - 14, "middle", 16, 0, title);
+	for (int k = 0; k <= 10; k++) {
+		double gx = x + w * k / 10, gy = y + h - h * k / 10;
+		svg_line(b, gx, y, gx, y + h, "#e4e4e4", 1);
+		svg_line(b, x, gy, x + w, gy, "#e4e4e4", 1);
+		if (k % 2 == 0) {
+			snprintf(t, sizeof t, "%.3g", x0 + span * k / 10);
+			svg_text(b, gx, y + h + 16, "middle", 11, 0, t);
+			snprintf(t, sizeof t, "%.1f", k / 10.0);
+			svg_text(b, x - 6, gy + 4, "end", 11, 0, t);
+		}
+	}
+	svg_line(b, x, y + h, x + w, y + h, "black", 1);
+	svg_line(b, x, y, x, y + h, "black", 1);
+	svg_text(b, x + w / 2, y + h + 36, "middle", 12, 0, xlabel);
+	svg_text(b, x - 40, y + h / 2, "middle", 12, -90, ylabel);
+	double *px = xcalloc(n + 1, sizeof *px), *py = xcalloc(n + 1, sizeof *py);
+	for (int s = 0; s < nseries; s++) {
+		const char *c = colours[s % (int)ARRAY_SIZE(colours)];
+		for (size_t i = 0; i < n; i++) {
+			px[i] = x + w * (xs[i] - x0) / span;
+			py[i] = y + h - h * ys[s][i];
+		}
+		svg_polyline(b, px, py, n, c, 2);
+		svg_line(b, x + w + 16, y + 10 + 20 * s, x + w + 40, y + 10 + 20 * s, c, 2);
+		svg_text(b, x + w + 46, y + 14 + 20 * s, "start", 12, 0, names[s]);
+	}
+	free(px);
+	free(py);
+}

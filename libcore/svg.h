@@ -29,4 +29,12 @@ void svg_heatmap(struct buf *b, double x, double y, double side, int n, char *co
 void svg_curve(struct buf *b, double x, double y, double w, double h, const double *xs, const double *ys,
 	       size_t n, const char *xlabel, const char *ylabel, const char *title, int diagonal);
 
+/* Several curves over x in [x0, x1] and y in [0, 1], in a w x h box at
+ * (x, y), each in its own colour with a legend: metrics against a
+ * parameter, such as hit rate against the cut-off k.  ys[s] has n
+ * values for series s. */
+void svg_series(struct buf *b, double x, double y, double w, double h, const double *xs, double *const *ys,
+		char *const *names, int nseries, size_t n, double x0, double x1, const char *xlabel,
+		const char *ylabel, const char *title);
+
 #endif

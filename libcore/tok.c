@@ -173,6 +173,7 @@ struct tok_state {
 	struct wref *w;	 /* the words of the current text */
 	uint32_t wn, wcap;
 	int keep_words;	 /* n-grams need the words */
+	int plain;	 /* no stop words, length bounds, folding or stemming */
 	struct buf wraw; /* words before stemming (char n-grams of stemmed words) */
 	uint32_t *wraw_end;
 	struct buf moved;
@@ -322,6 +323,7 @@ struct tok_state *tok_state_new(const struct tok *t)
 	if (t->o.stem)
 		s->stemmer = sb_stemmer_new(t->o.stem, "UTF_8");
 	s->keep_words = t->o.ngram_hi >= 2 || t->o.char_hi;
+	s->plain = !t->has_stop && t->o.min_len <= 1 && !t->o.max_len && !t->o.fold_numbers && !t->o.stem;
 	buf_init(&s->rep, 0);
 	buf_init(&s->norm, 0);
 	buf_init(&s->wraw, 0);
@@ -658,7 +660,7 @@ static void word_ref(struct tok_state *s, int64_t off, size_t n)
 
 /* A raw token through the filters into the record's tokens.  `whole`
  * marks URLs (1) and e-mail addresses (2), neither stopped nor stemmed. */
-static void take(struct tok_state *s, const char *p, size_t n, int whole, int how)
+static void take_slow(struct tok_state *s, const char *p, size_t n, int whole, int how)
 {
 	const struct tok_opts *o = &s->t->o;
 	size_t start = s->text.len;
@@ -720,6 +722,18 @@ static void take(struct tok_state *s, const char *p, size_t n, int whole, int ho
 	}
 }
 
+/* The common token: a word, with no filter to pass (the defaults). */
+static inline void take(struct tok_state *s, const char *p, size_t n, int whole, int how)
+{
+	if (PEA_LIKELY(s->plain && !whole && n)) {
+		int64_t off = put(s, p, n, how);
+		if (off >= 0 && s->keep_words)
+			word_ref(s, off, n);
+		return;
+	}
+	take_slow(s, p, n, whole, how);
+}
+
 /* fastText's subwords: the n-grams of "<word>", in code points, leaving out
  * the lone markers */
 static void char_grams(struct tok_state *s, const char *w, size_t wn)
@@ -748,6 +762,21 @@ static void char_grams(struct tok_state *s, const char *w, size_t wn)
 }
 
 /* The n-grams of the current text's words, after its unigrams. */
+/* A word into an n-gram.  Most words are short: those are moved as 16
+ * bytes through a register (two moves, not a call), which the caller made
+ * room for at d and which the buffer holding the word has after it; the
+ * bytes past the word are overwritten next or lie past the end. */
+static inline void copy_word(uint8_t *d, const uint8_t *src, size_t n)
+{
+	if (n <= 16) {
+		uint8_t t[16];
+		memcpy(t, src, 16);
+		memcpy(d, t, 16);
+	} else {
+		memcpy(d, src, n);
+	}
+}
+
 static void grams(struct tok_state *s, size_t text_start, uint32_t n_before)
 {
 	const struct tok_opts *o = &s->t->o;
@@ -756,6 +785,7 @@ static void grams(struct tok_state *s, size_t text_start, uint32_t n_before)
 		/* unigrams are not wanted: keep the words aside */
 		buf_reset(&s->moved);
 		buf_add(&s->moved, s->text.p + text_start, s->text.len - text_start);
+		buf_grow(&s->moved, 16); /* the slack copy_word reads into */
 		for (uint32_t i = 0; i < s->wn; i++)
 			s->w[i].off -= (uint32_t)text_start;
 		s->text.len = text_start;
@@ -770,14 +800,14 @@ static void grams(struct tok_state *s, size_t text_start, uint32_t n_before)
 				s->over = 1;
 				return;
 			}
-			uint8_t *d = buf_grow(&s->text, len + 5);
+			uint8_t *d = buf_grow(&s->text, len + 5 + 16);
 			d += vi_put(d, len);
 			/* after buf_grow: the words may be in the text, which moved */
 			const uint8_t *base = moved ? s->moved.p : s->text.p;
 			for (uint32_t k = i; k < i + (uint32_t)g; k++) {
 				if (k > i)
 					*d++ = ' ';
-				memcpy(d, base + s->w[k].off, s->w[k].len);
+				copy_word(d, base + s->w[k].off, s->w[k].len);
 				d += s->w[k].len;
 			}
 			s->text.len = (size_t)(d - s->text.p);

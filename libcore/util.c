@@ -91,25 +91,11 @@ int buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
-uint8_t *buf_grow(struct buf *b, size_t extra)
+uint8_t *buf_grow_slow(struct buf *b, size_t extra)
 {
 	if (buf_reserve(b, extra) < 0)
 		die("buffer limit of %zu bytes exceeded", b->max);
 	return b->p + b->len;
-}
-
-void buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (!n)
-		return;
-	memcpy(buf_grow(b, n), p, n);
-	b->len += n;
-}
-
-void buf_addc(struct buf *b, uint8_t c)
-{
-	*buf_grow(b, 1) = c;
-	b->len++;
 }
 
 void buf_adds(struct buf *b, const char *s)
@@ -252,11 +238,19 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 	return 0;
 }
 
-int utf8_valid(const uint8_t *p, size_t n)
+size_t utf8_valid_len(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
-		/* ASCII runs dominate real text: test eight bytes at a time */
+		/* ASCII runs dominate real text: test 32 bytes at a time, then
+		 * eight */
+		while (i + 32 <= n) {
+			uint64_t w[4];
+			memcpy(w, p + i, 32);
+			if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull)
+				break;
+			i += 32;
+		}
 		while (i + 8 <= n) {
 			uint64_t w;
 			memcpy(&w, p + i, 8);
@@ -272,10 +266,15 @@ int utf8_valid(const uint8_t *p, size_t n)
 		}
 		size_t k = utf8_seq(p + i, n - i);
 		if (!k)
-			return 0;
+			return i;
 		i += k;
 	}
-	return 1;
+	return n;
+}
+
+int utf8_valid(const uint8_t *p, size_t n)
+{
+	return utf8_valid_len(p, n) == n;
 }
 
 size_t utf8_repair(struct buf *b, const uint8_t *p, size_t n)

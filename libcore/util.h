@@ -45,16 +45,34 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 int buf_reserve(struct buf *b, size_t extra);
+uint8_t *buf_grow_slow(struct buf *b, size_t extra);
+/* grow to hold at least `extra` more bytes and return the write position;
+ * the caller then advances len itself.  Inline, since encoders call it per
+ * value: the room is usually there (cap never passes max + 1, so it needs
+ * no check of the bound). */
+static inline uint8_t *buf_grow(struct buf *b, size_t extra)
+{
+	if (PEA_LIKELY(extra < b->cap - b->len))
+		return b->p + b->len;
+	return buf_grow_slow(b, extra);
+}
 /* the unbounded helpers die if the bound is crossed; use buf_reserve first
  * where the bound is a user-facing error */
-void buf_add(struct buf *b, const void *p, size_t n);
-void buf_addc(struct buf *b, uint8_t c);
+static inline void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (!n)
+		return;
+	memcpy(buf_grow(b, n), p, n);
+	b->len += n;
+}
+static inline void buf_addc(struct buf *b, uint8_t c)
+{
+	*buf_grow(b, 1) = c;
+	b->len++;
+}
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...) PEA_PRINTF(2, 3);
 static inline void buf_reset(struct buf *b) { b->len = 0; }
-/* grow to hold at least `extra` more bytes and return the write position;
- * the caller then advances len itself */
-uint8_t *buf_grow(struct buf *b, size_t extra);
 /* a NUL-terminated view of the contents (the NUL is not counted in len) */
 const char *buf_cstr(struct buf *b);
 
@@ -129,6 +147,8 @@ int parse_size(const char *s, uint64_t *out);
 
 /* UTF-8 validity (RFC 3629: no surrogates, no overlongs, <= U+10FFFF). */
 int utf8_valid(const uint8_t *p, size_t n);
+/* the bytes before the first invalid sequence (n when all are valid) */
+size_t utf8_valid_len(const uint8_t *p, size_t n);
 /* Append s to b with each invalid sequence replaced by U+FFFD; returns how
  * many replacements were made. */
 size_t utf8_repair(struct buf *b, const uint8_t *p, size_t n);

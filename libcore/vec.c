@@ -30,8 +30,9 @@
 
 /* ------------------------------------------------------------ sorting */
 
-/* Sort keys by bits [32, 32 + bits) (least significant digit first, 11-bit
- * digits); small inputs by insertion. */
+/* Sort keys by bits [32, 32 + bits): least significant digit first, in two
+ * passes of up to 11 bits (three past 22 bits), the counts of every digit
+ * gathered in one pass; tiny inputs by insertion. */
 static void sort_keys(uint64_t *a, uint64_t *tmp, size_t n, int bits)
 {
 	if (n < 64) {
@@ -46,19 +47,37 @@ static void sort_keys(uint64_t *a, uint64_t *tmp, size_t n, int bits)
 		}
 		return;
 	}
+	int passes = bits <= 22 ? 2 : 3, d = (bits + passes - 1) / passes;
+	uint32_t cnt[3 << 11], mask = (1u << d) - 1, *c0 = cnt, *c1 = cnt + mask + 1, *c2 = c1 + mask + 1;
+	memset(cnt, 0, sizeof *cnt * ((size_t)passes << d));
+	if (passes == 2) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t k = (uint32_t)(a[i] >> 32);
+			c0[k & mask]++;
+			c1[(k >> d) & mask]++;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t k = (uint32_t)(a[i] >> 32);
+			c0[k & mask]++;
+			c1[(k >> d) & mask]++;
+			c2[(k >> 2 * d) & mask]++;
+		}
+	}
 	uint64_t *src = a, *dst = tmp;
-	for (int shift = 32; shift < 32 + bits; shift += 11) {
-		size_t cnt[2048] = {0};
-		for (size_t i = 0; i < n; i++)
-			cnt[(src[i] >> shift) & 2047]++;
-		size_t sum = 0;
-		for (int d = 0; d < 2048; d++) {
-			size_t c = cnt[d];
-			cnt[d] = sum;
-			sum += c;
+	for (int p = 0; p < passes; p++) {
+		uint32_t *c = cnt + ((size_t)p << d), sum = 0;
+		int shift = 32 + p * d;
+		/* a digit every key shares moves nothing */
+		if (c[(a[0] >> shift) & mask] == n)
+			continue;
+		for (uint32_t k = 0; k <= mask; k++) {
+			uint32_t x = c[k];
+			c[k] = sum;
+			sum += x;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[cnt[(src[i] >> shift) & 2047]++] = src[i];
+			dst[c[(src[i] >> shift) & mask]++] = src[i];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
@@ -197,6 +216,8 @@ struct vec {
 	/* strings owned when loaded from a model */
 	char **owned;
 	int nowned;
+	double logtf[64]; /* 1 + log(m) for the small counts most terms have */
+	double wtab[64];  /* tf_weight of those counts (not BM25); 0 for 0 */
 };
 
 static const char *const weight_names[] = {"count", "binary", "log", "tfidf", "bm25"};
@@ -236,8 +257,14 @@ static int check_opts(const struct vec_opts *o, struct pea_err *e)
 	return 0;
 }
 
+static double tf_weight(const struct vec *v, double m, double dl);
+
 static void set_seeds(struct vec *v)
 {
+	for (int m = 1; m < 64; m++)
+		v->logtf[m] = 1 + log(m);
+	for (int m = 1; m < 64; m++)
+		v->wtab[m] = tf_weight(v, m, 1);
 	for (int i = 0; i < v->o.fields.n; i++)
 		v->seed[i] = hash_bytes(v->o.fields.v[i], strlen(v->o.fields.v[i]), 0);
 }
@@ -551,6 +578,7 @@ struct vec_thread {
 	size_t kcap;
 	uint32_t *idx;
 	float *val;
+	int32_t *cnt; /* a run's signed count */
 	size_t vcap;
 	int names;
 	struct ttab nt; /* names seen (hashing) */
@@ -584,6 +612,7 @@ void vec_thread_free(struct vec_thread *t)
 	free(t->tmp);
 	free(t->idx);
 	free(t->val);
+	free(t->cnt);
 	if (t->names)
 		tt_release(&t->nt);
 	for (int i = 0; i < t->v->o.numeric.n; i++)
@@ -613,6 +642,7 @@ static void val_room(struct vec_thread *t, size_t n)
 	t->vcap = n + n / 2 + 64;
 	t->idx = xrealloc(t->idx, xmul(t->vcap, sizeof *t->idx));
 	t->val = xrealloc(t->val, xmul(t->vcap, sizeof *t->val));
+	t->cnt = xrealloc(t->cnt, xmul(t->vcap, sizeof *t->cnt));
 }
 
 static void name_add(struct vec_thread *t, uint64_t h, int ns, const char *p, size_t n, uint32_t idx)
@@ -651,8 +681,8 @@ static double tf_weight(const struct vec *v, double m, double dl)
 	switch (v->o.weight) {
 	case VEC_COUNT: return m;
 	case VEC_BINARY: return 1;
-	case VEC_LOG: return 1 + log(m);
-	case VEC_TFIDF: return v->o.sublinear ? 1 + log(m) : m;
+	case VEC_LOG: return m < 64 ? v->logtf[(int)m] : 1 + log(m);
+	case VEC_TFIDF: return !v->o.sublinear ? m : m < 64 ? v->logtf[(int)m] : 1 + log(m);
 	case VEC_BM25: return m * (v->o.k1 + 1) / (m + v->o.k1 * (1 - v->o.b + v->o.b * dl / v->avgdl));
 	}
 	return m;
@@ -692,26 +722,49 @@ int vec_apply(struct vec_thread *t, const struct vec_rec *r, const uint32_t **oi
 	}
 	sort_keys(t->key, t->tmp, k, o->vocab ? bits_for(v->nterms) : o->bits);
 	val_room(t, k);
+	/* the runs of equal index and their signed counts, with no branch on
+	 * where a run ends (runs are short, their lengths unpredictable): the
+	 * run in hand is stored at slot r on every step, and r moves on when
+	 * the next key starts another */
+	size_t runs = 0;
+	if (k) {
+		uint32_t cur = (uint32_t)(t->key[0] >> 32);
+		int32_t c = 1 - 2 * (int32_t)(t->key[0] & 1);
+		for (size_t i = 1; i < k; i++) {
+			uint32_t idx = (uint32_t)(t->key[i] >> 32);
+			int32_t s = 1 - 2 * (int32_t)(t->key[i] & 1);
+			int same = idx == cur;
+			t->idx[runs] = cur;
+			t->cnt[runs] = c;
+			runs += !same;
+			c = same ? c + s : s;
+			cur = idx;
+		}
+		t->idx[runs] = cur;
+		t->cnt[runs] = c;
+		runs++;
+	}
 	uint32_t n = 0;
 	double dl = (double)ntok, norm = 0;
-	for (size_t i = 0; i < k;) {
-		uint32_t idx = (uint32_t)(t->key[i] >> 32);
-		int64_t c = 0;
-		size_t j = i;
-		for (; j < k && (uint32_t)(t->key[j] >> 32) == idx; j++)
-			c += (t->key[j] & 1) ? -1 : 1;
-		i = j;
-		if (!c)
-			continue; /* colliding tokens of opposite signs cancelled */
-		double m = (double)(c < 0 ? -c : c), w = tf_weight(v, m, dl);
+	/* weights of small counts from a table (BM25's depend on the
+	 * record's length); a run whose tokens cancelled (count 0) weighs 0
+	 * and is written over by the next */
+	const double *tab = o->weight == VEC_BM25 ? NULL : v->wtab;
+	for (size_t r = 0; r < runs; r++) {
+		uint32_t idx = t->idx[r];
+		int32_t c = t->cnt[r];
+		uint32_t a = (uint32_t)(c < 0 ? -c : c);
+		double w = tab && a < 64 ? tab[a] : a ? tf_weight(v, a, dl) : 0;
 		if (v->idf)
 			w *= v->idf[idx];
 		if (c < 0)
 			w = -w;
 		t->idx[n] = idx;
 		t->val[n] = (float)w;
-		norm += o->norm == VEC_NORM_L2 ? w * w : fabs(w);
-		n++;
+		/* a sum that chains every run: only when a norm needs it */
+		if (o->norm != VEC_NORM_NONE)
+			norm += o->norm == VEC_NORM_L2 ? w * w : fabs(w);
+		n += c != 0;
 	}
 	if (o->norm != VEC_NORM_NONE && norm > 0) {
 		double s = o->norm == VEC_NORM_L2 ? 1 / sqrt(norm) : 1 / norm;
@@ -1300,6 +1353,11 @@ static uint32_t names_find(const struct vec_names *n, uint32_t index)
 			hi = mid;
 	}
 	return lo < n->n && n->index[lo] == index ? lo : n->n;
+}
+
+int vec_names_signed(const struct vec_names *n)
+{
+	return n->sign != NULL;
 }
 
 const int8_t *vec_names_signs(const struct vec_names *n, uint32_t index, uint32_t *count)

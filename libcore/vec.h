@@ -90,6 +90,8 @@ void vec_names_close(struct vec_names *n);
 const char *vec_names_fspace(const struct vec_names *n);
 /* the names of a feature, '\n'-separated, or NULL */
 const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len);
+/* whether the names carry signs (signed hashing) */
+int vec_names_signed(const struct vec_names *n);
 /* The sign of each name of a feature, in the same order: -1 where signed
  * hashing subtracts the token's count from the feature (so a weight w of
  * the feature is -w for that token), else +1.  NULL when every name of the

@@ -22,4 +22,18 @@ t 'pea help NAME shows the manual' '
 '
 t_err 'an unknown command is a usage error' 2 "pea: 'nope' is not a pea command (see 'pea' for the list)" pea nope
 t_err 'a path is not a command' 2 "pea: '../x' is not a pea command" pea ../x
+t 'bash completion: commands after pea, long options after a command' '
+	ln -s "$PEA_BUILD/pea" pea
+	for b in "$PEA_BUILD"/pea-*; do [ -f "$b" ] || continue; ln -s "$b" .; done
+	PATH="$PWD:$PATH"
+	. "$PEA_SRC/scripts/completion/pea.bash"
+	COMP_WORDS=(pea to); COMP_CWORD=1; _pea
+	test "${COMPREPLY[*]}" = tokenize
+	COMP_WORDS=(pea tokenize --ng); COMP_CWORD=2; _pea
+	test "${COMPREPLY[*]}" = --ngrams
+	COMP_WORDS=(pea-split --sh); COMP_CWORD=1; _pea
+	test "${COMPREPLY[*]}" = --shards
+	COMP_WORDS=(pea help cl); COMP_CWORD=2; _pea
+	test "${COMPREPLY[*]}" = classify
+'
 done_testing

@@ -114,6 +114,23 @@ t '--show prints the meta and the top features, named with --names' '
 	grep -q "top features of .spam.:" show.txt
 	grep -q "\"fspace\": \"" show.txt
 	sed -n "/of .spam.:/,\$p" show.txt | grep -q " \(free\|winner\|cash\|offer\|click\|prize\|viagra\|cheap\|deal\|money\|unsubscribe\|urgent\)$"'
+# words of label a start with a, of b with b; signed hashing gives about
+# half of them the sign -1, so a name is under its label only when --show
+# counts a feature's weight with each name's sign
+for i in $(seq 1 60); do
+	if [ $((i % 2)) = 0 ]; then
+		echo "{\"label\":\"a\",\"text\":\"alpha$((i % 7)) apple$((i % 5)) acorn common$((i % 3))\"}"
+	else
+		echo "{\"label\":\"b\",\"text\":\"beta$((i % 7)) banana$((i % 5)) bacon common$((i % 3))\"}"
+	fi
+done > signs.jsonl
+t '--show counts the sign of hashed names' '
+	pea tokenize -q signs.jsonl | pea vectorize -q --bits 16 --names signs.names | pea train -q -o signs.model
+	pea vectorize --show signs.names | grep -q "	-b"
+	pea vectorize --show signs.names | grep -q "	-a"
+	pea train --show signs.model --names signs.names --top 6 > signs.txt
+	sed -n "/of .a.:/,/^\$/p" signs.txt | grep -c " a[a-z0-9]*$" | grep -qx 6
+	sed -n "/of .b.:/,\$p" signs.txt | grep -c " b[a-z0-9]*$" | grep -qx 6'
 t 'multi-label: labels in, preds out' '
 	awk "NR % 2 { sub(/\"label\":\"[a-z]*\"/, \"\\\"labels\\\":[\\\"x\\\",\\\"y\\\"]\") } !(NR % 2) { sub(/\"label\":\"[a-z]*\"/, \"\\\"labels\\\":[\\\"x\\\"]\") } 1" train.jsonl > ml.jsonl
 	pea train -q --algo logreg --holdout 0.2 -o ml.model ml.jsonl
@@ -156,7 +173,7 @@ t 'an unknown algorithm is a usage error' '
 	rc=0
 	pea train --algo forest -o x.model train.jsonl 2> u.err || rc=$?
 	test $rc = 2
-	grep -q "^pea-train: unknown --algo .forest. (one of nb, logreg, svm, mlp, cnn)$" u.err'
+	grep -q "^pea-train: unknown --algo .forest. (one of nb, logreg, svm, mlp, cnn, pop, knn, als, bpr, ease)$" u.err'
 t_err 'a parameter of another algorithm is refused' 1 'pea-train: --cost means nothing to --algo nb' \
 	pea train --algo nb --cost 2 -o x.model train.jsonl
 t_err 'eval needs predictions' 1 "pea-eval: test.jsonl: line 1: no 'pred' field (pea classify adds it)" \

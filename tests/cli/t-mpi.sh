@@ -7,7 +7,7 @@
 
 if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	why="pea was built without MPI (meson -Dmpi=enabled, Debian libopenmpi-dev openmpi-bin)"
-	[ -n "${PEA_MPI:-}" ] && why="no mpirun on PATH (Debian openmpi-bin)"
+	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
 	for c in 'nb identical' 'logreg' 'svm' 'networks' 'bad shard' 'usage'; do
 		t_skip "$c" "$why"
 	done
@@ -116,13 +116,11 @@ t_err_ranks 'networks over sparse features refuse several ranks' \
 head -c 3000 all-2-1.pea > bad-1.pea
 cp all-2-0.pea bad-0.pea
 t 'a bad shard on rank 1 ends every rank with its message' '
-	s=$(date +%s)
 	if mpirun_ -np 2 pea-train --mpi -q -j 1 --algo logreg -o bad.model "bad-%r.pea" 2> bad.err; then
 		echo "unexpected success"; exit 1
 	fi
 	grep -q "^pea-train: bad-1.pea: frame 1 at byte 0: unexpected end of file" bad.err
-	test ! -e bad.model
-	test $(( $(date +%s) - s )) -lt 60'
+	test ! -e bad.model'
 t_err_ranks 'a shared text file is refused' \
 	'pea-train: mail.jsonl: only a file of pea frames can be shared by several readers (convert it with pea cat -o, or give each its own file)' \
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo nb mail.jsonl -o x.model

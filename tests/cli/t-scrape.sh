@@ -125,8 +125,8 @@ t 'warc and warc.gz: response and resource records, chunked gzip bodies, charset
 	test "$(jget w.json 4 text)" = "plain resource text"'
 t 'plain text files and binary files' '
 	printf "just text\nsecond\n" > a.txt
-	printf "\x89PNG\r\n\x1a\n\0\0\0" > b.png
-	pea scrape --json a.txt b.png > t.json 2> t.err
+	printf "\x00\x01\x02\x03 not text\0\0" > b.bin
+	pea scrape --json a.txt b.bin > t.json 2> t.err
 	test "$(wc -l < t.json)" = 1
 	test "$(jget t.json 1 text)" = "$(printf "just text\nsecond")"
 	grep -q "1 binary files skipped" t.err'

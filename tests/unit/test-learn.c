@@ -179,6 +179,50 @@ static double train_acc(const struct amodel *m, const struct dataset *ds)
 	return acc;
 }
 
+/* The stored form of sparse vectors (dataset.c): index gaps past 16 bits,
+ * index 0, more than 255 distinct values, empty vectors; what comes back
+ * must be exactly what went in, whatever blocks the records fell in. */
+static void test_dataset_codec(void)
+{
+	static const uint32_t gaps[] = {0, 1, 0xfffe, 0xffff, 0x10000, 7, 0x7fff0000u};
+	struct buf b = BUF_INIT;
+	int nrec = 3000;
+	for (int r = 0; r < nrec; r++) {
+		buf_addf(&b, "{\"label\":\"%s\",\"features\":{", r % 2 ? "a" : "b");
+		int n = r % 7 == 3 ? 0 : r % 5 == 0 ? 400 : 1 + r % 40;
+		uint32_t at = 0;
+		for (int k = 0; k < n; k++) {
+			at += k ? 1 + gaps[(r + k) % 7] % 0x20000 : gaps[r % 7];
+			/* records of r % 5 == 0 have 400 distinct values */
+			double v = r % 5 == 0 ? k + 0.5 : (k % 3) * 0.25 - 1;
+			buf_addf(&b, "%s\"%u\":%g", k ? "," : "", at, v);
+		}
+		buf_adds(&b, "}}\n");
+	}
+	struct dataset *ds = load(buf_cstr(&b), 0, 2, NULL);
+	struct ds_csr m;
+	ds_to_csr(ds, 2, &m);
+	int bad = 0;
+	for (int r = 0; r < nrec && (uint64_t)r < m.n; r++) {
+		struct ds_x x;
+		ds_csr_row(&m, (uint64_t)r, &x);
+		int n = r % 7 == 3 ? 0 : r % 5 == 0 ? 400 : 1 + r % 40;
+		bad += x.n != (uint32_t)n;
+		uint32_t at = 0;
+		for (int k = 0; k < n && (uint32_t)k < x.n; k++) {
+			at += k ? 1 + gaps[(r + k) % 7] % 0x20000 : gaps[r % 7];
+			double v = r % 5 == 0 ? k + 0.5 : (k % 3) * 0.25 - 1;
+			bad += x.idx[k] != at || x.val[k] != (float)v;
+		}
+	}
+	ok(m.n == (uint64_t)nrec && ds_nblocks(ds) > 1 && !bad,
+	   "sparse vectors come back exactly from the stored form (%llu records, %zu blocks, %d differences)",
+	   (unsigned long long)m.n, ds_nblocks(ds), bad);
+	ds_csr_release(&m);
+	ds_free(ds);
+	buf_release(&b);
+}
+
 static void test_logreg_and_determinism(void)
 {
 	char *d = noisy3(600);
@@ -352,6 +396,7 @@ int main(void)
 	test_nb();
 	test_nb_merge();
 	test_svm();
+	test_dataset_codec();
 	test_logreg_and_determinism();
 	test_multilabel();
 	test_roundtrip();

@@ -31,6 +31,11 @@ int main(void)
 	is_int(strlen(model_digest(m)), 32, "a 128-bit digest in hex");
 	size_t len;
 	const uint8_t *bytes = model_bytes(m, &len);
+	uint8_t *mem;
+	size_t memn;
+	mw_bytes(w, &mem, &memn);
+	ok(memn == len && !memcmp(mem, bytes, len), "the file written in a stream equals the bytes in memory");
+	free(mem);
 	uint8_t *copy = malloc(len);
 	memcpy(copy, bytes, len);
 	model_close(m);
