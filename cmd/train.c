@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
 	if (show) {
-		if (nargs || out || merge)
+		if (nargs || out || merge || mpi)
 			die_usage("--show takes one model and nothing else");
 		if (cf_is_recommender(show)) {
 			struct cfm *m = open_recommender(show);
@@ -196,6 +196,8 @@ int main(int argc, char **argv)
 	}
 	if (!out)
 		die_usage("-o MODEL is required");
+	if (mpi && merge)
+		die_usage("--merge combines model files on one process: no --mpi");
 	if (merge) {
 		if (nargs < 1)
 			die_usage("--merge needs the models to combine");
@@ -223,6 +225,8 @@ int main(int argc, char **argv)
 	}
 	const struct cf_algo *ca = cf_find(algo);
 	if (ca) {
+		if (mpi)
+			die_usage("--mpi trains nb, logreg, svm, mlp and cnn; --algo %s trains on one process", algo);
 		if (epochs || holdout > 0 || balanced || field || checkpoint)
 			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
 				  : holdout > 0 ? "--holdout means nothing to a recommender (split with pea split)"

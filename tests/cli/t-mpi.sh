@@ -8,7 +8,8 @@
 if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	why="pea was built without MPI (meson -Dmpi=enabled, Debian libopenmpi-dev openmpi-bin)"
 	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
-	for c in 'nb identical' 'logreg' 'svm' 'networks' 'bad shard' 'usage'; do
+	for c in 'nb identical' 'logreg' 'svm' 'networks' 'sparse networks refused' 'bad shard' 'shared text refused' \
+		'usage' 'usage merge' 'usage recommender'; do
 		t_skip "$c" "$why"
 	done
 	done_testing
@@ -125,4 +126,8 @@ t_err_ranks 'a shared text file is refused' \
 	'pea-train: mail.jsonl: only a file of pea frames can be shared by several readers (convert it with pea cat -o, or give each its own file)' \
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo nb mail.jsonl -o x.model
 t_err '--mpi needs files' 2 '*--mpi reads files*' pea-train --mpi -o x.model
+t_err '--mpi and --merge' 2 'pea-train: --merge combines model files on one process: no --mpi' \
+	pea-train --mpi --merge -o x.model a.model b.model
+t_err '--mpi and a recommender' 2 'pea-train: --mpi trains nb, logreg, svm, mlp and cnn; --algo als trains on one process' \
+	pea-train --mpi --algo als -o x.model x.pea
 done_testing
