@@ -7,7 +7,7 @@
 # missing, or sshd cannot start here.
 . "$PEA_SRC/tests/cli/lib.sh"
 
-CHECKS=('classify per shard on two hosts' 'pipe over two hosts' 'recommend per shard on two hosts' 'mpirun -H two hosts')
+CHECKS=('classify per shard on two hosts' 'pipe over two hosts' 'recommend per shard on two hosts' 'train-mix over two hosts' 'mpirun -H two hosts')
 skip_all() {
 	for c in "${CHECKS[@]}"; do t_skip "$c" "$1"; done
 	done_testing
@@ -126,6 +126,15 @@ t 'parallel --pipe over two hosts: blocks cut on frame starts go by ssh, the rec
 	pea cat --json piped.pea | sort > piped.json
 	cmp one.json piped.json'
 
+t 'scripts/train-mix over two hosts (-S): the model of the same mixing on this machine' '
+	pea split --shards 2 --by id -o "vec-%d.pea" vec.pea
+	"$PEA_SRC/scripts/train-mix" -r 2 -o here.model vec-0.pea vec-1.pea -- --algo logreg
+	a0=$(logins a) b0=$(logins b)
+	PARALLEL_SSH="$SSH" "$PEA_SRC/scripts/train-mix" -r 2 -S 1/hosta,1/hostb -o there.model vec-0.pea vec-1.pea -- --algo logreg
+	cmp here.model there.model
+	test "$(logins a)" -gt "$a0"
+	test "$(logins b)" -gt "$b0"'
+
 awk 'BEGIN { s = 5; print "user\titem"; for (u = 0; u < 40; u++) for (k = 0; k < 6; k++) {
 	s = (s * 1103515245 + 12345) % 2147483648; printf "u%02d\ti%d\n", u, (u % 4) * 5 + int(s / 65536) % 7 } }' > plays.tsv
 pea import -q --tsv plays.tsv -o plays.pea
@@ -141,7 +150,7 @@ t 'recommend per shard on two hosts: the recommendations of one process' '
 	test "$(grep -c "\"recs\":\[\"i" recn.json)" = 40'
 
 if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
-	t_skip "${CHECKS[3]}" "pea was built without MPI, or no mpirun (Debian libopenmpi-dev, openmpi-bin)"
+	t_skip "${CHECKS[4]}" "pea was built without MPI, or no mpirun (Debian libopenmpi-dev, openmpi-bin)"
 else
 	. "$PEA_SRC/tests/cli/mpi.sh"
 	t 'mpirun -H over two sshd hosts: naive Bayes on a shard per host, the single-process model byte for byte' '

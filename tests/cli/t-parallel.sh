@@ -6,7 +6,7 @@
 . "$PEA_SRC/tests/cli/lib.sh"
 
 if ! parallel --version 2> /dev/null | grep -q 'GNU parallel'; then
-	for c in 'pipe recipe' 'small blocks' 'no recstart' 'split and parallel' 'recommend'; do
+	for c in 'pipe recipe' 'small blocks' 'no recstart' 'split and parallel' 'train-mix' 'train-mix error' 'recommend'; do
 		t_skip "$c" "no GNU parallel on PATH (Debian parallel)"
 	done
 	done_testing
@@ -57,6 +57,18 @@ t 'pea split, then parallel over the shards: cat of the outputs is one stream, t
 	cat part-*.out > all.out
 	pea cat --json all.out | sort > split.json
 	cmp one.json split.json'
+
+t 'scripts/train-mix: logreg mixed through files over 3 shards, as accurate as one process' '
+	pea split --test 0.25 --by id -o "mix-train.pea,mix-test.pea" vec.pea
+	pea split --shards 3 --by id -o "mix-%d.pea" mix-train.pea
+	"$PEA_SRC/scripts/train-mix" -r 3 -j 2 -o mixed.model mix-0.pea mix-1.pea mix-2.pea -- --algo logreg --seed 2
+	pea train -q --algo logreg --epochs 3 -o single.model mix-train.pea
+	pea train --show mixed.model | grep -q "\"algo\": \"logreg\""
+	a=$(pea classify -q -m single.model mix-test.pea | pea eval --json | sed "s/.*\"accuracy\":\([0-9.]*\).*/\1/")
+	b=$(pea classify -q -m mixed.model mix-test.pea | pea eval --json | sed "s/.*\"accuracy\":\([0-9.]*\).*/\1/")
+	awk -v a="$a" -v b="$b" "BEGIN { d = a - b; if (d < 0) d = -d; if (d > 0.02 || b < 0.8) { print a, b; exit 1 } }"'
+t_err 'scripts/train-mix: a shard it cannot read' 1 'train-mix: nothere.pea: cannot read it' \
+	"$PEA_SRC/scripts/train-mix" -o x.model nothere.pea
 
 # a recommender: users and items from a fixed draw
 awk 'BEGIN { s = 5; print "user\titem"; for (u = 0; u < 60; u++) for (k = 0; k < 6; k++) {
