@@ -4,8 +4,9 @@
 if [ "$(id -u)" = 0 ]; then
 	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
-# Leaks the MPI library keeps at exit are not pea's: the sanitizer build is told to ignore them, which needs whole stacks
-# (the MPI libraries have no frame pointers for the fast unwinder).
+# Leaks the MPI library keeps at exit are not pea's: the sanitizer build is
+# told to ignore them, which needs whole stacks (the MPI libraries have no
+# frame pointers for the fast unwinder).
 export LSAN_OPTIONS="suppressions=$PEA_SRC/tests/cli/lsan-mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 mpi_env=""
