@@ -74,9 +74,11 @@ t 'logreg: 2 and 3 ranks within 2 accuracy points of one process; the same model
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo logreg --l1 0.001 -o ftrl.model "all-2-%r.pea"
 	pea train -q --algo logreg --l1 0.001 -o ftrl1.model all-train.pea
 	near "$(acc ftrl1.model all-test.pea)" "$(acc ftrl.model all-test.pea)" 2'
-t 'svm: 2 ranks (CoCoA) as accurate as one process, labels only one rank has' '
+t 'svm: 2 ranks (CoCoA) as accurate as one process, the same model on every run, labels only one rank has' '
 	pea train -q --algo svm -o one.model all-train.pea
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo svm -o two.model "all-2-%r.pea"
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo svm -o two-again.model "all-2-%r.pea"
+	cmp two.model two-again.model
 	near "$(acc one.model all-test.pea)" "$(acc two.model all-test.pea)" 1
 	# a third label on rank 1 only: every rank learns three columns
 	pea cat --json all-2-1.pea | head -5 | sed "s/\"label\":\"[a-z]*\"/\"label\":\"other\"/" | pea cat -o odd.pea
