@@ -33,6 +33,7 @@ struct in_opts {
 	const char *text_field; /* field of plain text lines (default "text") */
 	int repair_utf8;	/* text and JSON Lines: replace invalid UTF-8 by U+FFFD, count */
 	int csv_strings;	/* CSV/TSV: every value stays a string */
+	const char *columns;	/* CSV/TSV: no header line; the names, comma-separated */
 	int zero_based;		/* svmlight: indices start at 0, not 1 */
 	struct cli_list types;	/* NAME=TYPE: the type an importer gives a field */
 	size_t chunk;		/* bytes of text per unit (default 256 KiB) */
