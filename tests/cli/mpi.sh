@@ -17,4 +17,4 @@ done
 # Ranks waiting in a collective yield their core (they share two with the
 # rest of the machine) and are not pinned to one.
 # shellcheck disable=SC2086
-mpirun_() { timeout 120 mpirun -q --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 $mpi_env "$@"; }
+mpirun_() { timeout 120 mpirun -q --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 --mca orte_base_help_aggregate 0 $mpi_env "$@"; }
