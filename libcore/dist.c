@@ -11,7 +11,7 @@
 #include <mpi.h>
 #endif
 
-static int d_rank = 0, d_size = 1, d_on = 0, d_done = 0;
+static int d_rank = 0, d_size = 1, d_on = 0;
 static double d_sec = 0;
 static uint64_t d_bytes = 0;
 
@@ -45,6 +45,8 @@ int dist_threads(int64_t j)
 }
 
 #ifdef PEA_MPI
+
+static int d_done = 0; /* dist_finish() was called */
 
 /* An exit without dist_finish() is a failure (die() on this rank): take
  * every rank down with it instead of leaving them blocked in a sum. */
