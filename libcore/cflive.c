@@ -1,0 +1,536 @@
+/* cflive.c - see cflive.h.  The events are one array used as a queue (a
+ * head index, moved down when half of it is spent); a post's events are
+ * contiguous, so a map from the hash of its id to (first sequence number,
+ * count) finds them to take them back.  Sequence numbers only grow, so an
+ * entry whose events have left the queue is simply stale. */
+#include "cflive.h"
+#include "post.h"
+#include "strtab.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+/* decayed below 2^-24 (a float's precision): gone */
+#define DECAY_HORIZON 24.0
+/* the live name tables are rebuilt when they hold this many more names
+ * than the events use */
+#define NAME_SLACK 4096
+
+struct ev {
+	int64_t t;
+	uint32_t u, i;
+	float w; /* 0: taken back or expired */
+};
+
+struct post_ent {
+	uint64_t key; /* 0: empty */
+	uint64_t seq;
+	uint32_t n;
+};
+
+struct live {
+	const struct cfl_opts *o;
+	const char *fu, *fi, *fw, *ft;
+	/* under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ev *ev;
+	uint64_t head, len, cap; /* ev[head .. len) are queued */
+	uint64_t base;		 /* the sequence number of ev[0] */
+	struct strtab *users, *items;
+	struct post_ent *posts;
+	uint64_t pcap, pn;
+	int64_t now;	   /* the stream's time: the latest seen */
+	int have_now;
+	int changed, done;
+	uint64_t pending;  /* records since the last snapshot */
+	struct cfl_stats st;
+	/* the publisher's own */
+	double last_pub;
+	struct cfm *prev;  /* the last model, for warm starts */
+	struct progress pr;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the posts' events ---- */
+
+static struct post_ent *post_slot(struct post_ent *t, uint64_t cap, uint64_t key)
+{
+	for (uint64_t k = key & (cap - 1);; k = (k + 1) & (cap - 1))
+		if (!t[k].key || t[k].key == key)
+			return &t[k];
+}
+
+/* rebuilt with only the entries whose events are still queued (and room
+ * for as many again), which also grows it */
+static void posts_rebuild(struct live *L)
+{
+	uint64_t keep = 0, first = L->base + L->head;
+	for (uint64_t k = 0; k < L->pcap; k++)
+		keep += L->posts[k].key && L->posts[k].n && L->posts[k].seq + L->posts[k].n > first;
+	uint64_t cap = 1024;
+	while (cap < 4 * keep)
+		cap *= 2;
+	struct post_ent *t = xcalloc(cap, sizeof *t);
+	for (uint64_t k = 0; k < L->pcap; k++) {
+		struct post_ent *p = &L->posts[k];
+		if (p->key && p->n && p->seq + p->n > first)
+			*post_slot(t, cap, p->key) = *p;
+	}
+	free(L->posts);
+	L->posts = t;
+	L->pcap = cap;
+	L->pn = keep;
+}
+
+/* take back the events of the post with this key; 1 when it had some */
+static int retract(struct live *L, uint64_t key)
+{
+	struct post_ent *p = post_slot(L->posts, L->pcap, key);
+	if (!p->key)
+		return 0;
+	uint64_t first = L->base + L->head, a = p->seq > first ? p->seq : first, z = p->seq + p->n;
+	for (uint64_t s = a; s < z; s++)
+		L->ev[s - L->base].w = 0;
+	p->n = 0;
+	return 1;
+}
+
+static void remember(struct live *L, uint64_t key, uint64_t seq, uint32_t n)
+{
+	if (2 * (L->pn + 1) > L->pcap)
+		posts_rebuild(L);
+	struct post_ent *p = post_slot(L->posts, L->pcap, key);
+	if (!p->key) {
+		p->key = key;
+		L->pn++;
+	}
+	p->seq = seq;
+	p->n = n;
+}
+
+/* ---- the queue ---- */
+
+static void push(struct live *L, int64_t t, uint32_t u, uint32_t i, float w)
+{
+	if (L->o->max_events && L->len - L->head >= L->o->max_events) {
+		L->head++;
+		L->st.dropped++;
+	}
+	if (L->len == L->cap) {
+		if (L->head > L->len / 2) {
+			/* the spent front goes: sequence numbers stay */
+			memmove(L->ev, L->ev + L->head, (size_t)(L->len - L->head) * sizeof *L->ev);
+			L->base += L->head;
+			L->len -= L->head;
+			L->head = 0;
+		} else {
+			L->cap = L->cap ? L->cap * 2 : 4096;
+			L->ev = xrealloc(L->ev, xmul((size_t)L->cap, sizeof *L->ev));
+		}
+	}
+	L->ev[L->len++] = (struct ev){t, u, i, w};
+}
+
+/* the weight of an event now, 0 when it no longer counts */
+static double weight_now(const struct live *L, const struct ev *e)
+{
+	if (!(e->w > 0))
+		return 0;
+	double age = (double)(L->now - e->t);
+	if (L->o->window > 0)
+		return age < L->o->window ? e->w : 0;
+	if (L->o->half_life > 0) {
+		double f = exp2(-(age > 0 ? age : 0) / L->o->half_life);
+		return age < DECAY_HORIZON * L->o->half_life ? e->w * f : 0;
+	}
+	return e->w;
+}
+
+/* ---- reading ---- */
+
+static PEA_NORETURN void bad(pea_reader *r, uint32_t rec, const char *fmt, ...) PEA_PRINTF(3, 4);
+static void bad(pea_reader *r, uint32_t rec, const char *fmt, ...)
+{
+	char where[512], what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	reader_where(r, rec, where, sizeof where);
+	die("%s: %s", where, what);
+}
+
+static int64_t rec_time(pea_reader *r, uint32_t rec, const pea_val *v, const char *field)
+{
+	if (!v)
+		bad(r, rec, "no '%s' field (the follower needs each interaction's time)", field);
+	if (v->type == PEA_INT)
+		return v->x.i;
+	if (v->type == PEA_FLOAT && isfinite(v->x.d) && fabs(v->x.d) < 1e15)
+		return (int64_t)floor(v->x.d);
+	if (v->type == PEA_STR && v->n < 64) {
+		char s[64];
+		memcpy(s, v->p, v->n);
+		s[v->n] = 0;
+		int64_t t = post_time(s, NULL);
+		if (t != POST_NO_TIME)
+			return t;
+		bad(r, rec, "field '%s' is '%s', not a date", field, s);
+	}
+	bad(r, rec, "field '%s' is %s, not a time (Unix seconds or a date)", field, pea_type_name(v->type));
+}
+
+static uint32_t name_id(pea_reader *r, uint32_t rec, struct strtab *t, const char *s, size_t n, const char *field)
+{
+	if (!n || n > IX_MAX_NAME)
+		bad(r, rec, "field '%s' must have 1 to %d bytes", field, IX_MAX_NAME);
+	return st_intern(t, s, n);
+}
+
+static uint32_t val_name(pea_reader *r, uint32_t rec, struct strtab *t, const pea_val *v, const char *field)
+{
+	char num[32];
+	const char *s;
+	size_t n;
+	if (!v)
+		bad(r, rec, "no '%s' field", field);
+	if (ix_name(v, num, &s, &n))
+		bad(r, rec, "field '%s' is %s, not a string", field, pea_type_name(v->type));
+	return name_id(r, rec, t, s, n, field);
+}
+
+/* one frame, under the lock */
+static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
+{
+	int fu = frame_field(f, L->fu), fi = frame_field(f, L->fi), fw = frame_field(f, L->fw);
+	int ft = frame_field(f, L->ft), fid = frame_field(f, "id"), fdel = frame_field(f, "deleted");
+	for (uint32_t rec = 0; rec < frame_nrec(f); rec++) {
+		const pea_val *id = fid >= 0 ? frame_get(f, rec, fid) : NULL;
+		const pea_val *del = fdel >= 0 ? frame_get(f, rec, fdel) : NULL;
+		uint64_t key = 0;
+		if (id) {
+			char num[32];
+			const char *s;
+			size_t n;
+			if (ix_name(id, num, &s, &n))
+				bad(r, rec, "field 'id' is %s, not a string", pea_type_name(id->type));
+			key = st_hash(s, n) | 1;
+		}
+		L->st.records++;
+		L->pending++;
+		if (del && del->type == PEA_BOOL && del->x.i) {
+			if (!key)
+				bad(r, rec, "a deletion with no 'id' field");
+			L->st.deleted += retract(L, key);
+			L->changed = 1;
+			continue;
+		}
+		uint32_t u = val_name(r, rec, L->users, fu >= 0 ? frame_get(f, rec, fu) : NULL, L->fu);
+		const pea_val *iv = fi >= 0 ? frame_get(f, rec, fi) : NULL;
+		if (!iv)
+			bad(r, rec, "no '%s' field", L->fi);
+		if (iv->type != PEA_STRLIST && iv->type != PEA_STR && iv->type != PEA_INT)
+			bad(r, rec, "field '%s' is %s, not a string or a list of strings", L->fi, pea_type_name(iv->type));
+		int64_t t = rec_time(r, rec, ft >= 0 ? frame_get(f, rec, ft) : NULL, L->ft);
+		float w = 1;
+		const pea_val *wv = fw >= 0 ? frame_get(f, rec, fw) : NULL;
+		if (wv) {
+			double d = wv->type == PEA_FLOAT ? wv->x.d : wv->type == PEA_INT ? (double)wv->x.i : NAN;
+			if (isnan(d) && wv->type != PEA_FLOAT)
+				bad(r, rec, "field '%s' is %s, not a number", L->fw, pea_type_name(wv->type));
+			if (!(d > 0) || !isfinite(d) || d > 1e30)
+				bad(r, rec, "field '%s' is %g: a weight must be a positive number", L->fw, d);
+			w = (float)d;
+		}
+		if (key)
+			L->st.replaced += retract(L, key);
+		if (!L->have_now || t > L->now)
+			L->now = t;
+		L->have_now = 1;
+		uint64_t seq = L->base + L->len;
+		uint32_t n = 0;
+		if (iv->type == PEA_STRLIST) {
+			struct val_iter it;
+			val_iter_init(&it, iv);
+			while (val_iter_next(&it)) {
+				push(L, t, u, name_id(r, rec, L->items, it.s, it.len, L->fi), w);
+				n++;
+			}
+		} else {
+			push(L, t, u, val_name(r, rec, L->items, iv, L->fi), w);
+			n = 1;
+		}
+		/* the queue may have moved down: seq counts from the start */
+		if (key)
+			remember(L, key, seq, n);
+		L->st.interactions += n;
+		L->changed = 1;
+	}
+}
+
+/* ---- publishing ---- */
+
+/* names a model was trained with, then the ones new to it */
+static struct strtab *seed_names(const struct ntab *t, uint32_t n)
+{
+	struct strtab *s = st_new();
+	for (uint32_t k = 0; k < n; k++) {
+		size_t len;
+		const char *p = ntab_name(t, k, &len);
+		st_intern(s, p, len);
+	}
+	return s;
+}
+
+/* rebuild a live name table with only the names events use (remap: old
+ * id -> new id, UINT32_MAX for unused) */
+static struct strtab *compact_names(const struct strtab *old, uint32_t *remap)
+{
+	memset(remap, 0xff, ((size_t)st_count(old) + 1) * 4);
+	return st_new();
+}
+
+struct snap {
+	struct ix *x;
+	int warm;
+	uint64_t n;
+};
+
+/* Under the lock: the events that count now, as interactions.  Events
+ * that no longer count are marked so, leave the front of the queue, and
+ * names no event uses leave the live tables. */
+static void snapshot(struct live *L, struct snap *sn)
+{
+	/* the front that no longer counts leaves */
+	while (L->head < L->len && !(weight_now(L, &L->ev[L->head]) > 0))
+		L->head++;
+	uint32_t nu = st_count(L->users), ni = st_count(L->items);
+	uint32_t *ru = xmalloc(xmul((size_t)nu + 1, 4)), *ri = xmalloc(xmul((size_t)ni + 1, 4));
+	memset(ru, 0xff, ((size_t)nu + 1) * 4);
+	memset(ri, 0xff, ((size_t)ni + 1) * 4);
+	uint64_t cnt = 0;
+	uint32_t lu = 0, li = 0;
+	for (uint64_t k = L->head; k < L->len; k++) {
+		struct ev *e = &L->ev[k];
+		if (!(weight_now(L, e) > 0)) {
+			e->w = 0;
+			continue;
+		}
+		cnt++;
+		if (ru[e->u] == UINT32_MAX) {
+			ru[e->u] = 0;
+			lu++;
+		}
+		if (ri[e->i] == UINT32_MAX) {
+			ri[e->i] = 0;
+			li++;
+		}
+	}
+	const struct cfm *prev = L->prev;
+	sn->warm = prev && prev->nusers <= 2 * (uint64_t)lu && prev->nitems <= 2 * (uint64_t)li;
+	struct strtab *su = sn->warm ? seed_names(&prev->users, prev->nusers) : st_new();
+	struct strtab *si = sn->warm ? seed_names(&prev->items, prev->nitems) : st_new();
+	uint32_t *pu = xmalloc(xmul(cnt ? cnt : 1, 4)), *pi = xmalloc(xmul(cnt ? cnt : 1, 4));
+	float *pw = xmalloc(xmul(cnt ? cnt : 1, 4));
+	/* new ids in order of first appearance among the events that count */
+	memset(ru, 0xff, ((size_t)nu + 1) * 4);
+	memset(ri, 0xff, ((size_t)ni + 1) * 4);
+	uint64_t at = 0;
+	for (uint64_t k = L->head; k < L->len; k++) {
+		const struct ev *e = &L->ev[k];
+		if (!(e->w > 0))
+			continue;
+		if (ru[e->u] == UINT32_MAX)
+			ru[e->u] = st_intern(su, st_name(L->users, e->u), st_len(L->users, e->u));
+		if (ri[e->i] == UINT32_MAX)
+			ri[e->i] = st_intern(si, st_name(L->items, e->i), st_len(L->items, e->i));
+		pu[at] = ru[e->u];
+		pi[at] = ri[e->i];
+		pw[at++] = (float)weight_now(L, e);
+	}
+	/* live names that no event uses any more leave: the live tables are
+	 * rebuilt in the order of the events that count */
+	if (nu > 2 * (uint64_t)lu + NAME_SLACK || ni > 2 * (uint64_t)li + NAME_SLACK) {
+		struct strtab *u2 = compact_names(L->users, ru), *i2 = compact_names(L->items, ri);
+		for (uint64_t k = L->head; k < L->len; k++) {
+			struct ev *e = &L->ev[k];
+			if (!(e->w > 0)) {
+				e->u = e->i = 0;
+				continue;
+			}
+			uint32_t a = e->u, b = e->i;
+			if (ru[a] == UINT32_MAX)
+				ru[a] = st_intern(u2, st_name(L->users, a), st_len(L->users, a));
+			if (ri[b] == UINT32_MAX)
+				ri[b] = st_intern(i2, st_name(L->items, b), st_len(L->items, b));
+			e->u = ru[a];
+			e->i = ri[b];
+		}
+		st_free(L->users);
+		st_free(L->items);
+		L->users = u2;
+		L->items = i2;
+	}
+	free(ru);
+	free(ri);
+	posts_rebuild(L);
+	sn->x = ix_from_pairs(su, si, pu, pi, pw, cnt, L->o->threads);
+	sn->n = cnt;
+	free(pu);
+	free(pi);
+	free(pw);
+}
+
+/* Outside the lock: train on the snapshot and write the model.  0 when
+ * there was nothing to train on. */
+static int publish(struct live *L, struct snap *sn)
+{
+	const struct cfl_opts *o = L->o;
+	if (!sn->n) {
+		ix_free(sn->x);
+		return 0;
+	}
+	/* the algorithms that start from factors take the last ones */
+	const struct cfm *init = sn->warm && strstr(o->algo->params, "factors") ? L->prev : NULL;
+	if (init) /* the meta counts the records of the window, not of every model */
+		sn->x->nrec = sn->x->nrec > init->nrec ? sn->x->nrec - init->nrec : 0;
+	struct pea_err e;
+	struct model_writer *w = cf_train(o->algo, sn->x, init, o->p, o->ap, o->threads, 1, o->seed, NULL, &e);
+	if (!w)
+		die("%s", e.msg);
+	mw_write(w, o->out);
+	mw_free(w);
+	ix_free(sn->x);
+	if (strstr(o->algo->params, "factors")) {
+		struct cfm *m = cf_open(o->out, &e);
+		if (!m)
+			die("%s: %s", o->out, e.msg);
+		cf_close(L->prev);
+		L->prev = m;
+	}
+	return 1;
+}
+
+static int due(const struct live *L)
+{
+	const struct cfl_opts *o = L->o;
+	if (!L->changed)
+		return 0;
+	return (o->every_rec && L->pending >= o->every_rec) || (o->every_sec > 0 && mono() >= L->last_pub + o->every_sec);
+}
+
+static void publish_now(struct live *L)
+{
+	struct snap sn;
+	snapshot(L, &sn);
+	L->changed = 0;
+	L->pending = 0;
+	L->last_pub = mono();
+	pthread_mutex_unlock(&L->mu);
+	int wrote = publish(L, &sn);
+	pthread_mutex_lock(&L->mu);
+	if (wrote) {
+		L->st.published++;
+		L->st.live = sn.n;
+	}
+	if (progress_due(&L->pr))
+		progress_show(&L->pr, "%llu records, %llu models published, %llu interactions in the last",
+			      (unsigned long long)L->st.records, (unsigned long long)L->st.published,
+			      (unsigned long long)L->st.live);
+}
+
+static void *publisher(void *arg)
+{
+	struct live *L = arg;
+	pthread_mutex_lock(&L->mu);
+	while (!L->done) {
+		if (due(L)) {
+			publish_now(L);
+			continue;
+		}
+		if (L->changed && L->o->every_sec > 0) {
+			double at = L->last_pub + L->o->every_sec;
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			double wait = at - mono();
+			if (wait < 0)
+				wait = 0;
+			ts.tv_sec += (time_t)wait;
+			ts.tv_nsec += (long)((wait - floor(wait)) * 1e9);
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&L->cv, &L->mu, &ts);
+		} else {
+			pthread_cond_wait(&L->cv, &L->mu);
+		}
+	}
+	if (L->changed)
+		publish_now(L);
+	pthread_mutex_unlock(&L->mu);
+	return NULL;
+}
+
+void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_stats *st)
+{
+	struct live L = {0};
+	L.o = o;
+	L.fu = o->user ? o->user : "user";
+	L.fi = o->item ? o->item : "item";
+	L.fw = o->weight ? o->weight : "weight";
+	L.ft = o->time ? o->time : "time";
+	L.users = st_new();
+	L.items = st_new();
+	L.pcap = 1024;
+	L.posts = xcalloc(L.pcap, sizeof *L.posts);
+	L.last_pub = mono();
+	progress_init(&L.pr, o->quiet);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&L.mu, NULL);
+	pthread_cond_init(&L.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t th;
+	if (pthread_create(&th, NULL, publisher, &L))
+		die("cannot start the publishing thread");
+	pea_reader *r = reader_open(files, n, NULL);
+	const pea_frame *f;
+	while ((f = reader_next(r))) {
+		pthread_mutex_lock(&L.mu);
+		int was = L.changed;
+		take_frame(&L, r, f);
+		/* the publisher waits for a change, then for the time */
+		if (due(&L) || (!was && L.changed))
+			pthread_cond_signal(&L.cv);
+		pthread_mutex_unlock(&L.mu);
+	}
+	reader_close(r);
+	pthread_mutex_lock(&L.mu);
+	L.done = 1;
+	pthread_cond_signal(&L.cv);
+	pthread_mutex_unlock(&L.mu);
+	pthread_join(th, NULL);
+	progress_done(&L.pr);
+	pthread_cond_destroy(&L.cv);
+	pthread_mutex_destroy(&L.mu);
+	*st = L.st;
+	cf_close(L.prev);
+	st_free(L.users);
+	st_free(L.items);
+	free(L.ev);
+	free(L.posts);
+	if (!st->published)
+		die("no interactions %sto train on", o->window > 0 || o->half_life > 0 ? "in the window " : "");
+}

@@ -1,0 +1,61 @@
+/* cflive.h - a recommender that keeps learning (pea train --follow): it
+ * reads a live stream of interactions and publishes a fresh model, again
+ * and again, that commands serving the old one pick up (reload.h).
+ *
+ * The deployed model never learns; this follower keeps what the next one
+ * will learn from: every interaction of the stream as an event (time, user,
+ * item, weight), in arrival order, and which events each post (its `id`)
+ * gave, so that a later record with the same id (an edit, or the post
+ * delivered again) replaces them and a `deleted` one takes them back.
+ * Time is the stream's own: the latest `time` seen, so a replayed stream
+ * learns what a live one would have.  Each model is trained from scratch
+ * on a snapshot of the events, weighted by the time rule:
+ *   --window W      events newer than now - W, at their weight
+ *   --half-life H   every event, at weight * 2^-(age / H)
+ *   neither         every event
+ * so the co-occurrence counts of item kNN are exactly those of the window
+ * (or decayed), and an algorithm with latent factors (als, bpr) starts
+ * from the factors it last published (a warm start) while at least half
+ * of that model's users and items are still in the window.
+ *
+ * Memory is bounded: events out of the window (or decayed below 2^-24)
+ * leave, names no event uses are dropped as they leave, and at most
+ * max_events are kept (the oldest leave first, counted).
+ *
+ * Reading and training overlap: a publisher thread snapshots the events
+ * under a lock, trains and writes the model atomically (model.h) while the
+ * reader goes on, so a slow training never holds the stream up. */
+#ifndef PEA_CFLIVE_H
+#define PEA_CFLIVE_H
+
+#include "cf.h"
+
+struct cfl_opts {
+	const struct cf_algo *algo;
+	const struct cf_params *p;
+	const struct algo_params *ap;
+	/* field names (NULL: user, item, weight, time) */
+	const char *user, *item, *weight, *time;
+	double window, half_life; /* seconds of stream time; 0: not used */
+	double every_sec;	  /* publish when this long has passed since the last model (0: not by time) */
+	uint64_t every_rec;	  /* or when this many records came (0: not by count) */
+	uint64_t max_events;	  /* 0: no bound */
+	int threads, quiet;
+	uint64_t seed;
+	const char *out;
+};
+
+struct cfl_stats {
+	uint64_t records, interactions; /* read */
+	uint64_t replaced, deleted;	/* posts whose interactions were replaced, taken back */
+	uint64_t published;		/* models written */
+	uint64_t dropped;		/* events that left for max_events */
+	uint64_t live;			/* interactions in the last model */
+};
+
+/* Follow files (NULL or none: standard input) to their end, publishing
+ * models to o->out as they fall due and a last one at the end.  Bad input
+ * dies with the record's place; so does an end with nothing to train on. */
+void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_stats *st);
+
+#endif
