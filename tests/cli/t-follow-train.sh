@@ -66,6 +66,17 @@ t '--max-interactions keeps the newest' '
 	test "$(first X mx.model)" = B
 	grep -q "some dropped for --max-interactions" err'
 
+# 20000 posts a second apart by 20000 users: a window of 100 s keeps 100
+t 'models published on the way do not change the last one; names that left the window leave' '
+	python3 -c "import json
+for k in range(20000):
+    print(json.dumps({\"id\": k, \"user\": \"user%d\" % k, \"items\": [\"i%d\" % (k % 13), \"j%d\" % (k % 7)], \"time\": 1700000000 + k}))" > many.jsonl
+	pea train -q --algo knn --follow --item items --window 100s -o once.model many.jsonl
+	pea train -q --algo knn --follow --item items --window 100s --publish-every 500 -o often.model many.jsonl
+	cmp once.model often.model
+	test "$(meta often.model users)" = 100
+	test "$(meta often.model interactions)" = 200'
+
 # wait_for COMMAND...: until it succeeds (10 s at most)
 wait_for() {
 	for _ in $(seq 200); do
@@ -76,6 +87,8 @@ wait_for() {
 	return 1
 }
 lines_at_least() { [ -f "$1" ] || return 1; test "$(wc -l < "$1")" -ge "$2"; }
+users_are() { test "$(meta "$1" users)" = "$2"; }
+interactions_are() { test "$(meta "$1" interactions)" = "$2"; }
 items_are() { test "$(meta "$1" items)" = "$2"; }
 first_is() { test "$(first "$1" "$2")" = "$3"; }
 
@@ -105,6 +118,31 @@ assert [x[\"n\"] for x in r] == [1, 2], r
 assert r[0][\"recs\"] == [\"A\"], r
 assert r[1][\"recs\"] == [\"B\"], r"
 	test ! -s rerr'
+
+# the whole way: a Mastodon stream (tests/follow/mastodon.py) through pea
+# scrape --follow into the follower, which publishes while the stream runs
+python3 "$PEA_SRC/tests/follow/mastodon.py" --port-file port --script "post,post,post,post,post,post,edit:2,delete:3,post" \
+	--rate 20 --heartbeat 0.2 --lifetime 120 &
+SERVER=$!
+# a failed test leaves no follower behind
+trap 'kill $SERVER $(cat "$TMP"/pids 2>/dev/null) 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+U="http://127.0.0.1:$(cat port)"
+t 'pea scrape --follow | pea train --follow: posts, an edit and a deletion, published live' '
+	mkfifo posts
+	pea scrape -q --follow --retry-wait 0.1 "$U/api/v1/streaming/public" > posts &
+	SC=$!
+	pea train -q --algo knn --follow --item items --publish-every 200ms -o m.model < posts &
+	TR=$!
+	echo $SC $TR > "$TMP"/pids
+	wait_for users_are m.model 4
+	wait_for interactions_are m.model 7
+	kill -TERM $SC
+	wait $SC
+	wait $TR
+	test "$(meta m.model users)" = 4
+	test "$(meta m.model interactions)" = 7
+	test "$(meta m.model items)" = 3'
 
 t_err 'a record with no user' 1 "pea-train: s2.jsonl: line 2: no 'user' field" \
 	sh -c 'printf "%s\n" "{\"user\": \"u\", \"item\": \"a\", \"time\": 1}" "{\"item\": \"a\", \"time\": 1}" > s2.jsonl; pea train --algo knn --follow -o x.model s2.jsonl'
