@@ -31,12 +31,22 @@ struct post_ent {
 	uint32_t n;
 };
 
+struct snap {
+	struct ix *x;
+	int warm;
+	uint64_t n;
+};
+
+struct live;
+static void queue_snapshot(struct live *L);
+
 struct live {
 	const struct cfl_opts *o;
 	const char *fu, *fi, *fw, *ft;
 	/* under mu */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;	/* to the publisher: a change, a snapshot, the end */
+	pthread_cond_t taken;	/* to the reader: the waiting snapshot was taken */
 	struct ev *ev;
 	uint64_t head, len, cap; /* ev[head .. len) are queued */
 	uint64_t base;		 /* the sequence number of ev[0] */
@@ -47,6 +57,7 @@ struct live {
 	int have_now;
 	int changed, done;
 	uint64_t pending;  /* records since the last snapshot */
+	struct snap *ready; /* taken, waiting for the publisher */
 	struct cfl_stats st;
 	/* the publisher's own */
 	double last_pub;
@@ -233,6 +244,8 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 				bad(r, rec, "a deletion with no 'id' field");
 			L->st.deleted += retract(L, key);
 			L->changed = 1;
+			if (L->o->every_rec && L->pending >= L->o->every_rec)
+				queue_snapshot(L);
 			continue;
 		}
 		uint32_t u = val_name(r, rec, L->users, fu >= 0 ? frame_get(f, rec, fu) : NULL, L->fu);
@@ -275,6 +288,9 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 			remember(L, key, seq, n);
 		L->st.interactions += n;
 		L->changed = 1;
+		/* by count: exactly after that record */
+		if (L->o->every_rec && L->pending >= L->o->every_rec)
+			queue_snapshot(L);
 	}
 }
 
@@ -299,12 +315,6 @@ static struct strtab *compact_names(const struct strtab *old, uint32_t *remap)
 	memset(remap, 0xff, ((size_t)st_count(old) + 1) * 4);
 	return st_new();
 }
-
-struct snap {
-	struct ix *x;
-	int warm;
-	uint64_t n;
-};
 
 /* Under the lock: the events that count now, as interactions.  Events
  * that no longer count are marked so, leave the front of the queue, and
@@ -391,17 +401,21 @@ static void snapshot(struct live *L, struct snap *sn)
 	free(pw);
 }
 
-/* Outside the lock: train on the snapshot and write the model.  0 when
- * there was nothing to train on. */
-static int publish(struct live *L, struct snap *sn)
+/* Outside the lock: train on the snapshot and write the model; the model
+ * comes back opened when a later warm start will want it.  0 when there
+ * was nothing to train on. */
+static int publish(struct live *L, struct snap *sn, struct cfm **opened)
 {
 	const struct cfl_opts *o = L->o;
+	int factors = strstr(o->algo->params, "factors") != NULL;
+	*opened = NULL;
 	if (!sn->n) {
 		ix_free(sn->x);
 		return 0;
 	}
-	/* the algorithms that start from factors take the last ones */
-	const struct cfm *init = sn->warm && strstr(o->algo->params, "factors") ? L->prev : NULL;
+	/* the algorithms that start from factors take the last ones (only
+	 * this thread changes L->prev) */
+	const struct cfm *init = sn->warm && factors ? L->prev : NULL;
 	if (init) /* the meta counts the records of the window, not of every model */
 		sn->x->nrec = sn->x->nrec > init->nrec ? sn->x->nrec - init->nrec : 0;
 	struct pea_err e;
@@ -411,38 +425,53 @@ static int publish(struct live *L, struct snap *sn)
 	mw_write(w, o->out);
 	mw_free(w);
 	ix_free(sn->x);
-	if (strstr(o->algo->params, "factors")) {
-		struct cfm *m = cf_open(o->out, &e);
-		if (!m)
-			die("%s: %s", o->out, e.msg);
-		cf_close(L->prev);
-		L->prev = m;
-	}
+	if (factors && !(*opened = cf_open(o->out, &e)))
+		die("%s: %s", o->out, e.msg);
 	return 1;
 }
 
-static int due(const struct live *L)
+/* Under the lock: take a snapshot for the publisher.  One waits at most:
+ * the reader, due by count, waits until the publisher has taken the
+ * previous one, so every model a count asks for is written (and memory
+ * holds two snapshots at most); the publisher takes its own only when none
+ * waits. */
+static void queue_snapshot(struct live *L)
 {
-	const struct cfl_opts *o = L->o;
-	if (!L->changed)
-		return 0;
-	return (o->every_rec && L->pending >= o->every_rec) || (o->every_sec > 0 && mono() >= L->last_pub + o->every_sec);
-}
-
-static void publish_now(struct live *L)
-{
-	struct snap sn;
-	snapshot(L, &sn);
+	while (L->ready)
+		pthread_cond_wait(&L->taken, &L->mu);
+	struct snap *sn = xmalloc(sizeof *sn);
+	snapshot(L, sn);
+	L->ready = sn;
 	L->changed = 0;
 	L->pending = 0;
 	L->last_pub = mono();
+	pthread_cond_signal(&L->cv);
+}
+
+static int due_by_time(const struct live *L)
+{
+	return L->changed && L->o->every_sec > 0 && mono() >= L->last_pub + L->o->every_sec;
+}
+
+/* Under the lock, which it lets go while training. */
+static void publish_ready(struct live *L)
+{
+	struct snap *sn = L->ready;
+	L->ready = NULL;
+	pthread_cond_signal(&L->taken);
 	pthread_mutex_unlock(&L->mu);
-	int wrote = publish(L, &sn);
+	struct cfm *m;
+	int wrote = publish(L, sn, &m);
 	pthread_mutex_lock(&L->mu);
 	if (wrote) {
 		L->st.published++;
-		L->st.live = sn.n;
+		L->st.live = sn->n;
+		if (m) {
+			cf_close(L->prev);
+			L->prev = m;
+		}
 	}
+	free(sn);
 	if (progress_due(&L->pr))
 		progress_show(&L->pr, "%llu records, %llu models published, %llu interactions in the last",
 			      (unsigned long long)L->st.records, (unsigned long long)L->st.published,
@@ -453,16 +482,19 @@ static void *publisher(void *arg)
 {
 	struct live *L = arg;
 	pthread_mutex_lock(&L->mu);
-	while (!L->done) {
-		if (due(L)) {
-			publish_now(L);
+	for (;;) {
+		if (!L->ready && (due_by_time(L) || (L->done && L->changed)))
+			queue_snapshot(L);
+		if (L->ready) {
+			publish_ready(L);
 			continue;
 		}
+		if (L->done)
+			break;
 		if (L->changed && L->o->every_sec > 0) {
-			double at = L->last_pub + L->o->every_sec;
+			double wait = L->last_pub + L->o->every_sec - mono();
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			double wait = at - mono();
 			if (wait < 0)
 				wait = 0;
 			ts.tv_sec += (time_t)wait;
@@ -476,8 +508,6 @@ static void *publisher(void *arg)
 			pthread_cond_wait(&L->cv, &L->mu);
 		}
 	}
-	if (L->changed)
-		publish_now(L);
 	pthread_mutex_unlock(&L->mu);
 	return NULL;
 }
@@ -501,6 +531,7 @@ void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_sta
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&L.mu, NULL);
 	pthread_cond_init(&L.cv, &ca);
+	pthread_cond_init(&L.taken, NULL);
 	pthread_condattr_destroy(&ca);
 	pthread_t th;
 	if (pthread_create(&th, NULL, publisher, &L))
@@ -512,7 +543,7 @@ void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_sta
 		int was = L.changed;
 		take_frame(&L, r, f);
 		/* the publisher waits for a change, then for the time */
-		if (due(&L) || (!was && L.changed))
+		if (!was && L.changed)
 			pthread_cond_signal(&L.cv);
 		pthread_mutex_unlock(&L.mu);
 	}
@@ -524,6 +555,7 @@ void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_sta
 	pthread_join(th, NULL);
 	progress_done(&L.pr);
 	pthread_cond_destroy(&L.cv);
+	pthread_cond_destroy(&L.taken);
 	pthread_mutex_destroy(&L.mu);
 	*st = L.st;
 	cf_close(L.prev);

@@ -22,9 +22,14 @@
  * leave, names no event uses are dropped as they leave, and at most
  * max_events are kept (the oldest leave first, counted).
  *
- * Reading and training overlap: a publisher thread snapshots the events
- * under a lock, trains and writes the model atomically (model.h) while the
- * reader goes on, so a slow training never holds the stream up. */
+ * Reading and training overlap: the events are snapshotted under a lock
+ * (by the reader right after the record that makes a count due, by a
+ * publisher thread when a time is due), and the publisher trains and writes
+ * the model atomically (model.h) while the reader goes on.  By time, a
+ * training slower than the interval delays the next model, never a record;
+ * by count, every model asked for is written, so a replayed stream gives
+ * the same models however fast it is read, and the reader waits when a
+ * second snapshot would have to wait for the publisher. */
 #ifndef PEA_CFLIVE_H
 #define PEA_CFLIVE_H
 

@@ -72,8 +72,9 @@ t 'models published on the way do not change the last one; names that left the w
 for k in range(20000):
     print(json.dumps({\"id\": k, \"user\": \"user%d\" % k, \"items\": [\"i%d\" % (k % 13), \"j%d\" % (k % 7)], \"time\": 1700000000 + k}))" > many.jsonl
 	pea train -q --algo knn --follow --item items --window 100s -o once.model many.jsonl
-	pea train -q --algo knn --follow --item items --window 100s --publish-every 500 -o often.model many.jsonl
+	pea train --algo knn --follow --item items --window 100s --publish-every 500 -o often.model many.jsonl 2> err
 	cmp once.model often.model
+	grep -q "published 40 models to often.model, the last from 200 interactions$" err
 	test "$(meta often.model users)" = 100
 	test "$(meta often.model interactions)" = 200'
 
