@@ -80,6 +80,8 @@ static void follow_recommender(const struct cf_algo *a, char **args, int nargs, 
 	fo->quiet = xo->quiet;
 	struct cfl_stats st;
 	cfl_run(args, nargs, fo, &st);
+	if (!xo->quiet && st.restored)
+		note("%s: %llu interactions of the previous run", fo->state, (unsigned long long)st.restored);
 	if (!xo->quiet)
 		note("%llu records: %llu interactions (%llu replaced, %llu deleted%s); published %llu model%s to %s, "
 		     "the last from %llu interactions",
@@ -125,7 +127,7 @@ int main(int argc, char **argv)
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
 	int quiet = 0, balanced = 0, merge = 0, follow = 0;
-	const char *window = NULL, *half_life = NULL, *time_field = NULL;
+	const char *window = NULL, *half_life = NULL, *time_field = NULL, *state = NULL;
 	struct cli_list every = {0};
 	uint64_t max_events = 0;
 	const struct cli_opt opts[] = {
@@ -149,6 +151,7 @@ int main(int argc, char **argv)
 		{0, "half-life", CLI_STR, &half_life, "DURATION", "--follow: weigh interactions down by half every DURATION"},
 		{0, "publish-every", CLI_LIST, &every, "N|DURATION", "--follow: write the model after N records or DURATION (default 60s)"},
 		{0, "time", CLI_STR, &time_field, "FIELD", "--follow: the time field, Unix seconds or a date (default time)"},
+		{0, "state", CLI_STR, &state, "FILE", "--follow: keep the window in FILE, to go on from after a restart"},
 		{0, "max-interactions", CLI_SIZE, &max_events, "N", "--follow: keep at most N interactions, the oldest leave first"},
 		{0, "merge", CLI_FLAG, &merge, NULL, "combine the models given as arguments into -o"},
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
@@ -247,9 +250,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const struct cf_algo *ca = cf_find(algo);
-	if (!(ca && follow) && (window || half_life || every.n || time_field || max_events))
+	if (!(ca && follow) && (window || half_life || every.n || time_field || max_events || state))
 		die_usage("--%s needs --follow and a recommender", window ? "window" : half_life ? "half-life"
-			  : every.n ? "publish-every" : time_field ? "time" : "max-interactions");
+			  : every.n ? "publish-every" : time_field ? "time" : max_events ? "max-interactions" : "state");
 	if (follow && !ca)
 		die_usage("--follow trains recommenders (--algo %s)", cf_names());
 	if (ca) {
@@ -263,7 +266,7 @@ int main(int argc, char **argv)
 		xo.quiet = quiet;
 		if (follow) {
 			struct cfl_opts fo = {.p = &cp, .ap = &ap, .time = time_field, .max_events = max_events,
-					      .seed = (uint64_t)seed, .out = out};
+					      .state = state, .seed = (uint64_t)seed, .out = out};
 			if (window && half_life)
 				die_usage("--window and --half-life are two ways to forget: give one");
 			if ((window && parse_duration(window, &fo.window)) || (half_life && parse_duration(half_life, &fo.half_life)))

@@ -4,6 +4,7 @@
  * count) finds them to take them back.  Sequence numbers only grow, so an
  * entry whose events have left the queue is simply stale. */
 #include "cflive.h"
+#include "output.h"
 #include "post.h"
 #include "strtab.h"
 
@@ -12,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 /* decayed below 2^-24 (a float's precision): gone */
 #define DECAY_HORIZON 24.0
@@ -56,6 +58,7 @@ struct live {
 	int64_t now;	   /* the stream's time: the latest seen */
 	int have_now;
 	int changed, done;
+	int loading; /* reading the state file: fixed fields, keys as they were */
 	uint64_t pending;  /* records since the last snapshot */
 	struct snap *ready; /* taken, waiting for the publisher */
 	struct cfl_stats st;
@@ -225,11 +228,19 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 {
 	int fu = frame_field(f, L->fu), fi = frame_field(f, L->fi), fw = frame_field(f, L->fw);
 	int ft = frame_field(f, L->ft), fid = frame_field(f, "id"), fdel = frame_field(f, "deleted");
+	int fkey = L->loading ? frame_field(f, "key") : -1;
+	if (L->loading)
+		fid = fdel = -1;
 	for (uint32_t rec = 0; rec < frame_nrec(f); rec++) {
 		const pea_val *id = fid >= 0 ? frame_get(f, rec, fid) : NULL;
 		const pea_val *del = fdel >= 0 ? frame_get(f, rec, fdel) : NULL;
+		const pea_val *kv = fkey >= 0 ? frame_get(f, rec, fkey) : NULL;
 		uint64_t key = 0;
-		if (id) {
+		if (kv) {
+			if (kv->type != PEA_INT || !(kv->x.i & 1))
+				bad(r, rec, "field 'key' is not a post's key");
+			key = (uint64_t)kv->x.i;
+		} else if (id) {
 			char num[32];
 			const char *s;
 			size_t n;
@@ -292,6 +303,107 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 		if (L->o->every_rec && L->pending >= L->o->every_rec)
 			queue_snapshot(L);
 	}
+}
+
+/* ---- the state file ---- */
+
+struct range {
+	uint64_t seq, key;
+	uint32_t n;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	uint64_t x = ((const struct range *)a)->seq, y = ((const struct range *)b)->seq;
+	return (x > y) - (x < y);
+}
+
+/* one record: the events ev[a .. z) that still count, of one post (key)
+ * or of none (0) */
+static void state_record(struct live *L, pea_wr *w, uint64_t a, uint64_t z, uint64_t key)
+{
+	pea_fb *fb = wr_fb(w);
+	const struct ev *e0 = NULL;
+	for (uint64_t k = a; k < z && !e0; k++)
+		if (L->ev[k].w > 0)
+			e0 = &L->ev[k];
+	if (!e0)
+		return;
+	fb_begin(fb);
+	fb_str(fb, fb_xfield(fb, "user", PEA_STR), st_name(L->users, e0->u), st_len(L->users, e0->u));
+	fb_list_begin(fb, fb_xfield(fb, "items", PEA_STRLIST), PEA_STRLIST);
+	for (uint64_t k = a; k < z; k++)
+		if (L->ev[k].w > 0)
+			fb_list_str(fb, st_name(L->items, L->ev[k].i), st_len(L->items, L->ev[k].i));
+	fb_list_end(fb);
+	fb_int(fb, fb_xfield(fb, "time", PEA_INT), e0->t);
+	fb_float(fb, fb_xfield(fb, "weight", PEA_FLOAT), e0->w);
+	if (key)
+		fb_int(fb, fb_xfield(fb, "key", PEA_INT), (int64_t)key);
+	fb_end(fb);
+	wr_commit(w);
+}
+
+/* Under the lock: every event that may still count, a record per post,
+ * written atomically.  A record's events share user, time and weight:
+ * they came from one record. */
+static void write_state(struct live *L)
+{
+	uint64_t first = L->base + L->head, nr = 0;
+	struct range *rg = xmalloc(xmul((size_t)L->pn + 1, sizeof *rg));
+	for (uint64_t k = 0; k < L->pcap; k++) {
+		const struct post_ent *p = &L->posts[k];
+		if (p->key && p->n && p->seq + p->n > first)
+			rg[nr++] = (struct range){p->seq > first ? p->seq : first, p->key, (uint32_t)(p->seq + p->n - (p->seq > first ? p->seq : first))};
+	}
+	qsort(rg, nr, sizeof *rg, cmp_range);
+	struct out_opts oo = OUT_OPTS_INIT;
+	oo.path = L->o->state;
+	oo.binary = 1;
+	pea_wr *w = wr_open(&oo);
+	uint64_t r = 0;
+	for (uint64_t k = L->head; k < L->len;) {
+		uint64_t s = L->base + k;
+		if (r < nr && rg[r].seq == s) {
+			state_record(L, w, k, k + rg[r].n, rg[r].key);
+			k += rg[r++].n;
+		} else {
+			state_record(L, w, k, k + 1, 0);
+			k++;
+		}
+	}
+	wr_close(w);
+	free(rg);
+}
+
+/* The events a previous run left, before the stream. */
+static void load_state(struct live *L)
+{
+	char *path = (char *)L->o->state;
+	if (access(path, F_OK))
+		return;
+	const char *fu = L->fu, *fi = L->fi, *fw = L->fw, *ft = L->ft;
+	struct cfl_stats keep = L->st;
+	L->fu = "user";
+	L->fi = "items";
+	L->fw = "weight";
+	L->ft = "time";
+	L->loading = 1;
+	pea_reader *r = reader_open(&path, 1, NULL);
+	const pea_frame *f;
+	while ((f = reader_next(r)))
+		take_frame(L, r, f);
+	reader_close(r);
+	L->loading = 0;
+	L->fu = fu;
+	L->fi = fi;
+	L->fw = fw;
+	L->ft = ft;
+	keep.restored = L->st.interactions - keep.interactions;
+	L->st = keep;
+	L->pending = 0;
+	/* the state's events make a model, at the first time due or the end */
+	L->changed = keep.restored > 0;
 }
 
 /* ---- publishing ---- */
@@ -471,6 +583,9 @@ static void publish_ready(struct live *L)
 			L->prev = m;
 		}
 	}
+	/* beside each model, what the next run starts from */
+	if (L->o->state)
+		write_state(L);
 	free(sn);
 	if (progress_due(&L->pr))
 		progress_show(&L->pr, "%llu records, %llu models published, %llu interactions in the last",
@@ -533,6 +648,8 @@ void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_sta
 	pthread_cond_init(&L.cv, &ca);
 	pthread_cond_init(&L.taken, NULL);
 	pthread_condattr_destroy(&ca);
+	if (o->state)
+		load_state(&L);
 	pthread_t th;
 	if (pthread_create(&th, NULL, publisher, &L))
 		die("cannot start the publishing thread");

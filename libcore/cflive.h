@@ -18,6 +18,12 @@
  * from the factors it last published (a warm start) while at least half
  * of that model's users and items are still in the window.
  *
+ * A state file (pea records: user, items, time, weight and the post's key,
+ * a record per post) keeps the events that may still count; it is written
+ * atomically after each model and read back at the start, so a follower
+ * stopped and started again goes on with its window, edits and deletions
+ * of the posts in it included.
+ *
  * Memory is bounded: events out of the window (or decayed below 2^-24)
  * leave, names no event uses are dropped as they leave, and at most
  * max_events are kept (the oldest leave first, counted).
@@ -45,6 +51,7 @@ struct cfl_opts {
 	double every_sec;	  /* publish when this long has passed since the last model (0: not by time) */
 	uint64_t every_rec;	  /* or when this many records came (0: not by count) */
 	uint64_t max_events;	  /* 0: no bound */
+	const char *state;	  /* NULL, or a file of the events, read at the start, written with each model */
 	int threads, quiet;
 	uint64_t seed;
 	const char *out;
@@ -56,6 +63,7 @@ struct cfl_stats {
 	uint64_t published;		/* models written */
 	uint64_t dropped;		/* events that left for max_events */
 	uint64_t live;			/* interactions in the last model */
+	uint64_t restored;		/* interactions the state file gave back */
 };
 
 /* Follow files (NULL or none: standard input) to their end, publishing

@@ -78,6 +78,23 @@ for k in range(20000):
 	test "$(meta often.model users)" = 100
 	test "$(meta often.model interactions)" = 200'
 
+t 'a follower stopped and started again with --state goes on with its window, edits and deletions included' '
+	head -3 e.jsonl > e1.jsonl
+	tail -n +4 e.jsonl > e2.jsonl
+	pea train -q --algo knn --follow --item items --state st.pea -o r.model e1.jsonl
+	pea train --algo knn --follow --item items --state st.pea -o r.model e2.jsonl 2> err
+	pea train -q --algo knn --follow --item items -o whole.model e.jsonl
+	cmp r.model whole.model
+	grep -q "^pea-train: st.pea: 6 interactions of the previous run$" err
+	head -12000 many.jsonl > m1.jsonl
+	tail -n +12001 many.jsonl > m2.jsonl
+	pea train -q --algo knn --follow --item items --window 100s --state st2.pea -o r2.model m1.jsonl
+	test "$(pea count st2.pea)" = 100
+	pea train -q --algo knn --follow --item items --window 100s --state st2.pea -o r2.model m2.jsonl
+	cmp r2.model once.model'
+t_err 'a damaged state file' 1 "pea-train: bad.state: frame 1 at byte 0: unexpected end of file*" \
+	sh -c 'head -c 20 st2.pea > bad.state; pea train --algo knn --follow --item items --state bad.state -o x.model < /dev/null'
+
 # wait_for COMMAND...: until it succeeds (10 s at most)
 wait_for() {
 	for _ in $(seq 200); do
