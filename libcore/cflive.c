@@ -33,9 +33,12 @@ struct post_ent {
 	uint32_t n;
 };
 
+/* the interactions that count at one moment: names in order of first
+ * appearance, pairs in event order */
 struct snap {
-	struct ix *x;
-	int warm;
+	struct strtab *users, *items;
+	uint32_t *u, *i;
+	float *w;
 	uint64_t n;
 };
 
@@ -113,10 +116,13 @@ static int retract(struct live *L, uint64_t key)
 	if (!p->key)
 		return 0;
 	uint64_t first = L->base + L->head, a = p->seq > first ? p->seq : first, z = p->seq + p->n;
-	for (uint64_t s = a; s < z; s++)
+	int had = 0;
+	for (uint64_t s = a; s < z; s++) {
+		had |= L->ev[s - L->base].w > 0;
 		L->ev[s - L->base].w = 0;
+	}
 	p->n = 0;
-	return 1;
+	return had;
 }
 
 static void remember(struct live *L, uint64_t key, uint64_t seq, uint32_t n)
@@ -134,8 +140,14 @@ static void remember(struct live *L, uint64_t key, uint64_t seq, uint32_t n)
 
 /* ---- the queue ---- */
 
+static double weight_now(const struct live *L, const struct ev *e);
+
 static void push(struct live *L, int64_t t, uint32_t u, uint32_t i, float w)
 {
+	/* what no longer counts leaves the front as the stream's time moves
+	 * (what lies behind it waits for the next snapshot) */
+	while (L->head < L->len && !(weight_now(L, &L->ev[L->head]) > 0))
+		L->head++;
 	if (L->o->max_events && L->len - L->head >= L->o->max_events) {
 		L->head++;
 		L->st.dropped++;
@@ -458,10 +470,7 @@ static void snapshot(struct live *L, struct snap *sn)
 			li++;
 		}
 	}
-	const struct cfm *prev = L->prev;
-	sn->warm = prev && prev->nusers <= 2 * (uint64_t)lu && prev->nitems <= 2 * (uint64_t)li;
-	struct strtab *su = sn->warm ? seed_names(&prev->users, prev->nusers) : st_new();
-	struct strtab *si = sn->warm ? seed_names(&prev->items, prev->nitems) : st_new();
+	struct strtab *su = st_new(), *si = st_new();
 	uint32_t *pu = xmalloc(xmul(cnt ? cnt : 1, 4)), *pi = xmalloc(xmul(cnt ? cnt : 1, 4));
 	float *pw = xmalloc(xmul(cnt ? cnt : 1, 4));
 	/* new ids in order of first appearance among the events that count */
@@ -506,11 +515,33 @@ static void snapshot(struct live *L, struct snap *sn)
 	free(ru);
 	free(ri);
 	posts_rebuild(L);
-	sn->x = ix_from_pairs(su, si, pu, pi, pw, cnt, L->o->threads);
-	sn->n = cnt;
-	free(pu);
-	free(pi);
-	free(pw);
+	*sn = (struct snap){su, si, pu, pi, pw, cnt};
+}
+
+static void snap_free(struct snap *sn)
+{
+	st_free(sn->users);
+	st_free(sn->items);
+	free(sn->u);
+	free(sn->i);
+	free(sn->w);
+	free(sn);
+}
+
+/* The snapshot's names after those of the model m: the ids m's factors
+ * have, so a warm start finds its rows (new names follow). */
+static void renumber(struct strtab *t, uint32_t *ids, uint64_t n, const struct ntab *names, uint32_t nn,
+		     struct strtab **out)
+{
+	struct strtab *s = seed_names(names, nn);
+	uint32_t c = st_count(t);
+	uint32_t *map = xmalloc(xmul((size_t)c + 1, 4));
+	for (uint32_t k = 0; k < c; k++)
+		map[k] = st_intern(s, st_name(t, k), st_len(t, k));
+	for (uint64_t k = 0; k < n; k++)
+		ids[k] = map[ids[k]];
+	free(map);
+	*out = s;
 }
 
 /* Outside the lock: train on the snapshot and write the model; the model
@@ -521,22 +552,32 @@ static int publish(struct live *L, struct snap *sn, struct cfm **opened)
 	const struct cfl_opts *o = L->o;
 	int factors = strstr(o->algo->params, "factors") != NULL;
 	*opened = NULL;
-	if (!sn->n) {
-		ix_free(sn->x);
+	if (!sn->n)
 		return 0;
-	}
 	/* the algorithms that start from factors take the last ones (only
-	 * this thread changes L->prev) */
-	const struct cfm *init = sn->warm && factors ? L->prev : NULL;
-	if (init) /* the meta counts the records of the window, not of every model */
-		sn->x->nrec = sn->x->nrec > init->nrec ? sn->x->nrec - init->nrec : 0;
+	 * this thread changes L->prev) while at least half of its names are
+	 * still in use */
+	const struct cfm *init = L->prev;
+	if (!(factors && init && init->nusers <= 2 * (uint64_t)st_count(sn->users) &&
+	      init->nitems <= 2 * (uint64_t)st_count(sn->items)))
+		init = NULL;
+	struct strtab *users = sn->users, *items = sn->items;
+	if (init) {
+		renumber(sn->users, sn->u, sn->n, &init->users, init->nusers, &users);
+		renumber(sn->items, sn->i, sn->n, &init->items, init->nitems, &items);
+	} else {
+		sn->users = sn->items = NULL; /* the ix takes them */
+	}
+	struct ix *x = ix_from_pairs(users, items, sn->u, sn->i, sn->w, sn->n, o->threads);
+	if (init) /* the meta counts the interactions of the window, not of every model */
+		x->nrec = x->nrec > init->nrec ? x->nrec - init->nrec : 0;
 	struct pea_err e;
-	struct model_writer *w = cf_train(o->algo, sn->x, init, o->p, o->ap, o->threads, 1, o->seed, NULL, &e);
+	struct model_writer *w = cf_train(o->algo, x, init, o->p, o->ap, o->threads, 1, o->seed, NULL, &e);
 	if (!w)
 		die("%s", e.msg);
 	mw_write(w, o->out);
 	mw_free(w);
-	ix_free(sn->x);
+	ix_free(x);
 	if (factors && !(*opened = cf_open(o->out, &e)))
 		die("%s: %s", o->out, e.msg);
 	return 1;
@@ -586,7 +627,7 @@ static void publish_ready(struct live *L)
 	/* beside each model, what the next run starts from */
 	if (L->o->state)
 		write_state(L);
-	free(sn);
+	snap_free(sn);
 	if (progress_due(&L->pr))
 		progress_show(&L->pr, "%llu records, %llu models published, %llu interactions in the last",
 			      (unsigned long long)L->st.records, (unsigned long long)L->st.published,

@@ -198,4 +198,10 @@ t 'als publishes again from the factors of its last model (a warm start)' '
 	exec 3>&-
 	wait $TR
 	test "$(meta als.model users)" = 4'
+t 'als in a window: users who left it leave the model, warm start or not' '
+	{ posts $T0 u1:X,A u2:X,A u3:X,A; posts $T1 v1:X,B v2:X,B; } > aw.jsonl
+	pea train --algo als --factors 4 --iterations 2 --follow --item items --window 5h --publish-every 1 -o aw.model aw.jsonl 2> err
+	grep -q "published 5 models to aw.model, the last from 4 interactions$" err
+	test "$(meta aw.model users)" = 2
+	test "$(meta aw.model items)" = 2'
 done_testing
