@@ -82,6 +82,8 @@ static void follow_recommender(const struct cf_algo *a, char **args, int nargs, 
 	cfl_run(args, nargs, fo, &st);
 	if (!xo->quiet && st.restored)
 		note("%s: %llu interactions of the previous run", fo->state, (unsigned long long)st.restored);
+	if (!xo->quiet && st.future)
+		note("%llu records dated more than a day ahead were left out", (unsigned long long)st.future);
 	if (!xo->quiet)
 		note("%llu records: %llu interactions (%llu replaced, %llu deleted%s); published %llu model%s to %s, "
 		     "the last from %llu interactions",

@@ -20,6 +20,8 @@
 /* the live name tables are rebuilt when they hold this many more names
  * than the events use */
 #define NAME_SLACK 4096
+/* seconds a time may be ahead of this machine's clock */
+#define FUTURE_SLACK 86400.0
 
 struct ev {
 	int64_t t;
@@ -59,6 +61,7 @@ struct live {
 	struct post_ent *posts;
 	uint64_t pcap, pn;
 	int64_t now;	   /* the stream's time: the latest seen */
+	double wall;	   /* this machine's clock (Unix seconds), at the start of the frame */
 	int have_now;
 	int changed, done;
 	int loading; /* reading the state file: fixed fields, keys as they were */
@@ -238,6 +241,9 @@ static uint32_t val_name(pea_reader *r, uint32_t rec, struct strtab *t, const pe
 /* one frame, under the lock */
 static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	L->wall = (double)ts.tv_sec;
 	int fu = frame_field(f, L->fu), fi = frame_field(f, L->fi), fw = frame_field(f, L->fw);
 	int ft = frame_field(f, L->ft), fid = frame_field(f, "id"), fdel = frame_field(f, "deleted");
 	int fkey = L->loading ? frame_field(f, "key") : -1;
@@ -287,6 +293,20 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 			if (!(d > 0) || !isfinite(d) || d > 1e30)
 				bad(r, rec, "field '%s' is %g: a weight must be a positive number", L->fw, d);
 			w = (float)d;
+		}
+		/* one post dated far ahead would empty the window: the stream's
+		 * clock does not follow it (the state file's own times are ones
+		 * that were taken) */
+		if (!L->loading && (double)t > L->wall + FUTURE_SLACK) {
+			if (!L->st.future++ && !L->o->quiet) {
+				char where[512];
+				reader_where(r, rec, where, sizeof where);
+				warning("%s: time %lld is more than a day ahead of this machine's clock: "
+					"left out (so are any more, counted)", where, (long long)t);
+			}
+			if (L->o->every_rec && L->pending >= L->o->every_rec)
+				queue_snapshot(L);
+			continue;
 		}
 		if (key)
 			L->st.replaced += retract(L, key);

@@ -8,7 +8,9 @@
  * gave, so that a later record with the same id (an edit, or the post
  * delivered again) replaces them and a `deleted` one takes them back.
  * Time is the stream's own: the latest `time` seen, so a replayed stream
- * learns what a live one would have.  Each model is trained from scratch
+ * learns what a live one would have; a record dated more than a day ahead
+ * of this machine's clock is left out (warned once, counted), since it
+ * would empty the window.  Each model is trained from scratch
  * on a snapshot of the events, weighted by the time rule:
  *   --window W      events newer than now - W, at their weight
  *   --half-life H   every event, at weight * 2^-(age / H)
@@ -64,6 +66,7 @@ struct cfl_stats {
 	uint64_t dropped;		/* events that left for max_events */
 	uint64_t live;			/* interactions in the last model */
 	uint64_t restored;		/* interactions the state file gave back */
+	uint64_t future;		/* records dated more than a day ahead of the clock: left out */
 };
 
 /* Follow files (NULL or none: standard input) to their end, publishing

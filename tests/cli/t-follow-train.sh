@@ -204,4 +204,11 @@ t 'als in a window: users who left it leave the model, warm start or not' '
 	grep -q "published 5 models to aw.model, the last from 4 interactions$" err
 	test "$(meta aw.model users)" = 2
 	test "$(meta aw.model items)" = 2'
+t 'a record dated far ahead is left out with one warning, not allowed to empty the window' '
+	{ posts $T0 u1:X,A u2:X,A; posts 4000000000 w1:X,C w2:X,C; } > fut.jsonl
+	pea train --algo knn --follow --item items --window 5h -o fut.model fut.jsonl 2> err
+	test "$(meta fut.model users)" = 2
+	test "$(first X fut.model)" = A
+	grep -q "^pea-train: warning: fut.jsonl: line 3: time 4000000000 is more than a day ahead of this machine.s clock: left out (so are any more, counted)$" err
+	grep -q "^pea-train: 2 records dated more than a day ahead were left out$" err'
 done_testing
