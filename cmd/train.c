@@ -176,10 +176,10 @@ int main(int argc, char **argv)
 		"ending with fc, whose width is the number of labels.\n\n"
 		"Recommenders (--algo pop, knn, als, bpr, ease) learn from interactions:\n"
 		"records with `user`, `item` and an optional `weight` (implicit feedback).\n"
-		"With --follow they learn from a live stream (also `items`, a list, as\n"
-		"pea scrape --follow writes): the co-occurrences of a sliding --window or\n"
-		"with a --half-life, a fresh model written over -o every --publish-every,\n"
-		"that pea recommend --reload picks up.",
+		"With --follow they learn from a live stream (`items`, a list, where a\n"
+		"record has no `item`, as pea scrape --follow writes them): the\n"
+		"co-occurrences of a sliding --window or with a --half-life, a fresh model\n"
+		"written over -o every --publish-every, that pea recommend --reload picks up.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  pea train --show spam.model --top 10\n"
 		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model\n"
-		"  pea scrape --follow URL | pea train --algo knn --follow --item items --window 24h -o live.model",
+		"  pea scrape --follow URL | pea train --algo knn --follow --window 24h -o live.model",
 		0, -1,
 	};
 	char **args;

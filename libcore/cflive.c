@@ -245,6 +245,10 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	L->wall = (double)ts.tv_sec;
 	int fu = frame_field(f, L->fu), fi = frame_field(f, L->fi), fw = frame_field(f, L->fw);
+	/* no --item: a post's `items` do as well (pea scrape --follow) */
+	const char *iname = L->fi;
+	if (!L->o->item && !L->loading && fi < 0 && (fi = frame_field(f, "items")) >= 0)
+		iname = "items";
 	int ft = frame_field(f, L->ft), fid = frame_field(f, "id"), fdel = frame_field(f, "deleted");
 	int fkey = L->loading ? frame_field(f, "key") : -1;
 	if (L->loading)
@@ -280,9 +284,9 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 		uint32_t u = val_name(r, rec, L->users, fu >= 0 ? frame_get(f, rec, fu) : NULL, L->fu);
 		const pea_val *iv = fi >= 0 ? frame_get(f, rec, fi) : NULL;
 		if (!iv)
-			bad(r, rec, "no '%s' field", L->fi);
+			bad(r, rec, "no '%s' field%s", iname, L->o->item || L->loading ? "" : " (nor 'items')");
 		if (iv->type != PEA_STRLIST && iv->type != PEA_STR && iv->type != PEA_INT)
-			bad(r, rec, "field '%s' is %s, not a string or a list of strings", L->fi, pea_type_name(iv->type));
+			bad(r, rec, "field '%s' is %s, not a string or a list of strings", iname, pea_type_name(iv->type));
 		int64_t t = rec_time(r, rec, ft >= 0 ? frame_get(f, rec, ft) : NULL, L->ft);
 		float w = 1;
 		const pea_val *wv = fw >= 0 ? frame_get(f, rec, fw) : NULL;
@@ -319,11 +323,11 @@ static void take_frame(struct live *L, pea_reader *r, const pea_frame *f)
 			struct val_iter it;
 			val_iter_init(&it, iv);
 			while (val_iter_next(&it)) {
-				push(L, t, u, name_id(r, rec, L->items, it.s, it.len, L->fi), w);
+				push(L, t, u, name_id(r, rec, L->items, it.s, it.len, iname), w);
 				n++;
 			}
 		} else {
-			push(L, t, u, val_name(r, rec, L->items, iv, L->fi), w);
+			push(L, t, u, val_name(r, rec, L->items, iv, iname), w);
 			n = 1;
 		}
 		/* the queue may have moved down: seq counts from the start */

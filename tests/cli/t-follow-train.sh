@@ -150,7 +150,7 @@ t 'pea scrape --follow | pea train --follow: posts, an edit and a deletion, publ
 	mkfifo posts
 	pea scrape -q --follow --retry-wait 0.1 "$U/api/v1/streaming/public" > posts &
 	SC=$!
-	pea train -q --algo knn --follow --item items --publish-every 200ms -o m.model < posts &
+	pea train -q --algo knn --follow --publish-every 200ms -o m.model < posts &
 	TR=$!
 	echo $SC $TR > "$TMP"/pids
 	wait_for users_are m.model 4
@@ -166,6 +166,8 @@ t_err 'a record with no user' 1 "pea-train: s2.jsonl: line 2: no 'user' field" \
 	sh -c 'printf "%s\n" "{\"user\": \"u\", \"item\": \"a\", \"time\": 1}" "{\"item\": \"a\", \"time\": 1}" > s2.jsonl; pea train --algo knn --follow -o x.model s2.jsonl'
 t_err 'a record with no item' 1 "pea-train: (standard input): line 1: no 'items' field" \
 	sh -c 'echo "{\"user\": \"u\", \"time\": 1}" | pea train --algo knn --follow --item items -o x.model'
+t_err 'a record with neither item nor items' 1 "pea-train: (standard input): line 1: no 'item' field (nor 'items')" \
+	sh -c 'echo "{\"user\": \"u\", \"time\": 1}" | pea train --algo knn --follow -o x.model'
 t_err 'a record with no time' 1 "pea-train: (standard input): line 1: no 'time' field (the follower needs each interaction's time)" \
 	sh -c 'echo "{\"user\": \"u\", \"item\": \"a\"}" | pea train --algo knn --follow -o x.model'
 t_err 'a time that is no date' 1 "pea-train: (standard input): line 1: field 'time' is 'soon', not a date" \
