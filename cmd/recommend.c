@@ -5,6 +5,7 @@
  * are scored on every core (pmap) in batches and keep every other field,
  * so a test record's held-out `item` reaches pea-eval --ranking. */
 #include "cf.h"
+#include "msrc.h"
 #include "pmap.h"
 
 #include <stdio.h>
@@ -15,11 +16,13 @@ int main(int argc, char **argv)
 	struct cf_rec_opts ro = {0};
 	struct cli_list similar = {0};
 	const char *model = NULL;
+	struct msrc_opts ms = {0};
 	int64_t threads = 0;
 	int quiet = 0;
 	ro.k = 10;
 	const struct cli_opt opts[] = {
 		CLI_OPT_MODEL(&model),
+		CLI_OPTS_MODEL_SOURCE(ms),
 		{'k', "top", CLI_INT, &ro.k, "K", "items per user (default 10)"},
 		{0, "include-seen", CLI_FLAG, &ro.include_seen, NULL, "also recommend items the user already has"},
 		{0, "explain", CLI_FLAG, &ro.explain, NULL, "add `because`: per item, the history items that weigh most"},
@@ -47,6 +50,7 @@ int main(int argc, char **argv)
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	msrc_configure(&ms);
 	if (!model)
 		die_usage("-m MODEL is required");
 	if (ro.k < 1 || ro.k > 100000)
