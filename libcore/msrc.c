@@ -8,6 +8,7 @@
 #include "sign.h"
 #include "url.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -85,6 +86,27 @@ static int mkdir_p(char *p)
 	return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
 }
 
+/* A download killed mid-way (SIGKILL, a crash) leaves its .part file;
+ * one that old is no one's any more. */
+static void sweep_parts(const char *dir)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s/models", dir);
+	DIR *d = opendir(buf_cstr(&b));
+	struct dirent *de;
+	double cutoff = (double)time(NULL) - 3600 - 2 * (cfg.timeout > 0 ? cfg.timeout : 300);
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		if (strncmp(de->d_name, ".part-", 6) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    (double)st.st_mtime > cutoff)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	buf_release(&b);
+}
+
 static const char *root(struct pea_err *e)
 {
 	if (cache_root)
@@ -115,7 +137,9 @@ static const char *root(struct pea_err *e)
 		}
 	}
 	free(sub);
-	return cache_root = r;
+	cache_root = r;
+	sweep_parts(r);
+	return r;
 }
 
 static char *model_path(const char *dir, const char *sha)
@@ -304,12 +328,17 @@ static int on_data(void *user, const char *url, long status, const uint8_t *p, s
 }
 
 /* Download a model into the cache.  want: the sha256 a manifest named (or
- * NULL), size its size (or 0); old: what the URL gave last, for a
- * conditional request (a model URL only).  Returns 0 with the sha256 in
- * got, 1 when the server said 304, -1 with the reason. */
+ * NULL: the URL is the one the user gave, and errors need not repeat it),
+ * size its size (or 0); old: what the URL gave last, for a conditional
+ * request (a model URL only).  Returns 0 with the sha256 in got, 1 when
+ * the server said 304, -1 with the reason. */
 static int download(const char *dir, const char *url, const char *want, uint64_t size, const struct rec *old,
 		    char got[SHA_HEX + 1], struct rec *fresh, struct pea_err *e)
 {
+	struct buf pre = BUF_INIT;
+	if (want)
+		buf_addf(&pre, "%s: ", url);
+	const char *who = buf_cstr(&pre);
 	struct buf tmp = BUF_INIT;
 	buf_addf(&tmp, "%s/models/.part-XXXXXX", dir);
 	char *tp = (char *)buf_cstr(&tmp);
@@ -318,6 +347,7 @@ static int download(const char *dir, const char *url, const char *want, uint64_t
 	if (d.fd < 0) {
 		err_set(e, "cannot create a file in the cache %s/models: %s", dir, strerror(errno));
 		buf_release(&tmp);
+		buf_release(&pre);
 		return -1;
 	}
 	crypto_hash_sha256_init(&d.st);
@@ -332,16 +362,17 @@ static int download(const char *dir, const char *url, const char *want, uint64_t
 	int rc = -1;
 	if (d.werr)
 		err_set(e, "cannot write to the cache %s: %s", dir, strerror(d.werr));
-	else if (d.too_big)
-		err_set(e, "%s: the model is larger than %llu bytes (--max-download)", url, (unsigned long long)d.max);
+	else if (d.too_big || (r->error && !strncmp(r->error, "body larger than", 16)))
+		err_set(e, "%sthe model is larger than %llu bytes (--max-download): not downloaded", who,
+			(unsigned long long)d.max);
 	else if (r->error)
-		err_set(e, "%s: %s", url, r->error);
+		err_set(e, "%s%s", who, r->error);
 	else if (r->status == 304 && old)
 		rc = 1;
 	else if (r->status != 200)
-		err_set(e, "%s: http status %ld", url, r->status);
+		err_set(e, "%shttp status %ld", who, r->status);
 	else if (size && d.n != size)
-		err_set(e, "%s: %llu bytes came, the manifest says %llu: refused", url, (unsigned long long)d.n,
+		err_set(e, "%s%llu bytes came, the manifest says %llu: refused", who, (unsigned long long)d.n,
 			(unsigned long long)size);
 	else
 		rc = 0;
@@ -350,8 +381,8 @@ static int download(const char *dir, const char *url, const char *want, uint64_t
 		crypto_hash_sha256_final(&d.st, hash);
 		sodium_bin2hex(got, SHA_HEX + 1, hash, sizeof hash);
 		if (want && strcmp(got, want)) {
-			err_set(e, "%s: its sha256 is %.16s..., the manifest says %.16s...: refused (damaged or tampered with)",
-				url, got, want);
+			err_set(e, "%sits sha256 is %.16s..., the manifest says %.16s...: refused (damaged or tampered with)",
+				who, got, want);
 			rc = -1;
 		}
 	}
@@ -364,7 +395,7 @@ static int download(const char *dir, const char *url, const char *want, uint64_t
 		struct pea_err me;
 		struct model *m = open_checked(tp, &me);
 		if (!m) {
-			err_set(e, "%s: refused: %s", url, me.msg);
+			err_set(e, "%srefused: %s", who, me.msg);
 			rc = -1;
 		}
 		model_close(m);
@@ -384,6 +415,7 @@ static int download(const char *dir, const char *url, const char *want, uint64_t
 	close(d.fd);
 	http_free(h);
 	buf_release(&tmp);
+	buf_release(&pre);
 	return rc;
 }
 

@@ -139,7 +139,7 @@ t 'nothing usable is left behind by the refusal' '
 	test -z "$(find c2 -type f)"'
 pea train -q -o www/x.model in.pea
 t_err 'an unsigned model is refused under --verify' 1 \
-	"pea-classify: $U/x.model: $U/x.model: refused: the model is not signed (expected key *)" \
+	"pea-classify: $U/x.model: refused: the model is not signed (expected key *)" \
 	pea classify -m "$U/x.model" --verify k.pub --cache-dir c3 < in.pea
 t 'a model URL (no manifest) is fetched, then revalidated' '
 	pea classify -m "$U/x.model" --json < in.pea > x1.json
@@ -161,13 +161,20 @@ t_err 'a 500 with nothing cached is an error' 1 "pea-classify: $U/spam.json: htt
 	pea classify -m "$U/spam.json" --cache-dir c4 < in.pea
 rm down
 
-t_err 'a truncated transfer is an error' 1 "pea-classify: http://127.0.0.1:$TPORT/cut.model: http://127.0.0.1:$TPORT/cut.model: transfer closed with * bytes remaining to read" \
+t_err 'a truncated transfer is an error' 1 "pea-classify: http://127.0.0.1:$TPORT/cut.model: transfer closed with * bytes remaining to read" \
 	pea classify -m "http://127.0.0.1:$TPORT/cut.model" --cache-dir c5 < in.pea
 t 'a truncated transfer leaves nothing usable behind' '
 	test -z "$(find c5 -type f)"'
+t 'a download killed long ago leaves no file for ever' '
+	echo partial > c5/models/.part-old
+	echo partial > c5/models/.part-new
+	touch -d "@1700000000" c5/models/.part-old
+	pea classify -m "$U/spam.json" --cache-dir c5 < in.pea > /dev/null
+	test ! -e c5/models/.part-old
+	test -e c5/models/.part-new'
 
 truncate -s 2G www/big.model
-t_err 'a 2 GB Content-Length beyond the limit is refused' 1 "pea-classify: $U/big.model: $U/big.model: body larger than 1073741824 bytes" \
+t_err 'a 2 GB Content-Length beyond the limit is refused' 1 "pea-classify: $U/big.model: the model is larger than 1073741824 bytes (--max-download): not downloaded" \
 	pea classify -m "$U/big.model" < in.pea
 t '... before downloading it' '
 	n=$(grep "^/big.model " logs/access.log | cut -d" " -f3)
@@ -179,7 +186,7 @@ t_err 'a manifest naming a model beyond the limit is refused before any download
 	pea classify -m "$U/big.json" < in.pea
 t '... the model was never asked for' '
 	test "$(grep -c "^/big.model " logs/access.log)" = 1'
-t_err '--max-download lowers the limit' 1 "pea-classify: $U/x.model: $U/x.model: body larger than 1000 bytes" \
+t_err '--max-download lowers the limit' 1 "pea-classify: $U/x.model: the model is larger than 1000 bytes (--max-download): not downloaded" \
 	pea classify -m "$U/x.model" --max-download 1000 --cache-dir c6 < in.pea
 printf 'not json' > www/junk.json
 t_err 'a manifest that is not JSON is refused' 1 "pea-classify: $U/junk.json: not a pea manifest: not a JSON object" \
