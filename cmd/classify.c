@@ -223,8 +223,7 @@ int main(int argc, char **argv)
 	c.threshold = NAN;
 	const struct cli_opt opts[] = {
 		CLI_OPT_MODEL(&model),
-		{0, "reload", CLI_FLAG, &reload, NULL, "use a new model file as soon as it replaces MODEL (a URL: checked every --reload-every seconds)"},
-		{0, "reload-every", CLI_DBL, &every, "SECONDS", "--reload of a URL: seconds between checks (default 60)"},
+		CLI_OPTS_RELOAD(&reload, &every),
 		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_OPT_FIELD(&c.field, "the feature field (default features, or dense)"),
 		{'k', "top", CLI_INT, &c.top, "K", "keep only the K most probable labels in probs"},

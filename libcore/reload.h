@@ -22,6 +22,12 @@
 
 #include <stdint.h>
 
+/* The options of a command that serves a model (cli.h); `every` defaults
+ * to 60 and goes to reload_set_interval. */
+#define CLI_OPTS_RELOAD(on, every) \
+	{0, "reload", CLI_FLAG, on, NULL, "use a new model as soon as it replaces MODEL (a URL: checked every --reload-every seconds)"}, \
+	{0, "reload-every", CLI_DBL, every, "SECONDS", "--reload of a URL: seconds between checks (default 60)"}
+
 /* Open and fully check a model; NULL with the reason in e. */
 typedef void *(*reload_open_fn)(void *ctx, const char *path, struct pea_err *e);
 typedef void (*reload_free_fn)(void *model);
