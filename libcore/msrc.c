@@ -479,6 +479,21 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 			(unsigned long long)max_size());
 		goto out;
 	}
+	/* a model that --verify would refuse is not worth downloading (the
+	 * model's own signature is checked all the same) */
+	const char *by = jstr(o, "signed_by");
+	char fp[17];
+	if (have_key) {
+		key_fingerprint(verify_pk, fp);
+		if (!by) {
+			err_set(e, "the manifest's model is not signed (expected key %s): not downloaded", fp);
+			goto out;
+		}
+		if (strcmp(by, fp)) {
+			err_set(e, "the manifest's model is signed by key %.16s, not by %s: not downloaded", by, fp);
+			goto out;
+		}
+	}
 	if (!(murl = url_resolve(r->final_url, mref))) {
 		err_set(e, "the manifest's model '%.200s' is not an http(s) URL", mref);
 		goto out;

@@ -142,15 +142,26 @@ t_err 'a tampered model with --no-stale is an error' 1 \
 	pea classify -m "$U/spam.json" --no-stale < in.pea
 
 cp C.model "$bad"
-t_err 'a model signed by another key is refused, and not cached' 1 \
-	"pea-classify: $U/spam.json: $U/$(sha C.model).model: refused: the model is signed by key *, not by *" \
+t_err 'a model signed by another key is refused before it is downloaded' 1 \
+	"pea-classify: $U/spam.json: the manifest's model is signed by key *, not by *: not downloaded" \
 	pea classify -m "$U/spam.json" --verify other.pub --cache-dir c2 < in.pea
 t 'nothing usable is left behind by the refusal' '
 	test -z "$(find c2 -type f)"'
+zfp=$(pea keygen -o zero | sed -n 's/^fingerprint: //p')
+python3 -c 'import json, sys; m = json.load(open("www/spam.json")); m["signed_by"] = sys.argv[1]; json.dump(m, open("www/lying.json", "w"))' "$zfp"
+t_err 'a manifest lying about the signer: the model itself is refused, and not cached' 1 \
+	"pea-classify: $U/lying.json: $U/$(sha C.model).model: refused: the model is signed by key *, not by $zfp" \
+	pea classify -m "$U/lying.json" --verify zero.pub --cache-dir c2b < in.pea
+t 'nothing usable is left behind by that refusal' '
+	test -z "$(find c2b -type f)"'
 pea train -q -o www/x.model in.pea
 t_err 'an unsigned model is refused under --verify' 1 \
 	"pea-classify: $U/x.model: refused: the model is not signed (expected key *)" \
 	pea classify -m "$U/x.model" --verify k.pub --cache-dir c3 < in.pea
+release plain www/x.model
+t_err 'a manifest of an unsigned model is refused under --verify before any download' 1 \
+	"pea-classify: $U/plain.json: the manifest's model is not signed (expected key *): not downloaded" \
+	pea classify -m "$U/plain.json" --verify k.pub --cache-dir c3b < in.pea
 t 'a model URL (no manifest) is fetched, then revalidated' '
 	pea classify -m "$U/x.model" --json < in.pea > x1.json
 	pea classify -m "$U/x.model" --json < in.pea | cmp - x1.json
