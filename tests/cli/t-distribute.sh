@@ -5,41 +5,11 @@
 # and --reload.  127.0.0.1 only.
 . "$PEA_SRC/tests/cli/lib.sh"
 
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-if [ ! -x "$NGINX" ]; then
-	echo "1..0 # SKIP nginx is not installed (scripts/debian-packages lists nginx-light)"
-	exit 0
-fi
-chmod 755 "$TMP" # nginx's workers run as nobody when the test runs as root
-mkdir www logs
-port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT=$(port)
-cat > nginx.conf <<CONF
-daemon off;
-worker_processes 1;
-pid $TMP/logs/nginx.pid;
-error_log $TMP/logs/error.log;
-events { worker_connections 64; }
-http {
-	include /etc/nginx/mime.types;
-	log_format t '\$request_uri \$status \$body_bytes_sent inm=\$http_if_none_match';
-	access_log $TMP/logs/access.log t;
-	client_body_temp_path $TMP/logs/body;
-	proxy_temp_path $TMP/logs/proxy;
-	fastcgi_temp_path $TMP/logs/fastcgi;
-	uwsgi_temp_path $TMP/logs/uwsgi;
-	scgi_temp_path $TMP/logs/scgi;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $TMP/www;
-		location / { if (-f $TMP/down) { return 500; } }
-	}
-}
-CONF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" 2> logs/stderr &
-NGINX_PID=$!
+. "$PEA_SRC/tests/cli/nginx.sh"
+nginx_start '$request_uri $status $body_bytes_sent inm=$http_if_none_match' '' \
+	"location / { if (-f $TMP/down) { return 500; } }"
 # a server that promises 100000 bytes and closes after 1000
-TPORT=$(port)
+TPORT=$(free_port)
 python3 -c 'import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
@@ -49,10 +19,7 @@ while True:
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nContent-Type: application/octet-stream\r\n\r\n" + open(sys.argv[2], "rb").read()[:1000])
     c.close()' "$TPORT" "$TMP/A.model" 2> logs/cut.err &
 CUT_PID=$!
-trap 'kill $NGINX_PID $CUT_PID 2>/dev/null; wait $NGINX_PID $CUT_PID 2>/dev/null; rm -rf "$TMP"' EXIT
-U="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do python3 -c "import urllib.request as u; u.urlopen('$U/robots.txt')" 2>/dev/null; \
-	[ -s logs/access.log ] && break; sleep 0.05; done
+trap 'nginx_stop; kill $CUT_PID 2>/dev/null; wait $CUT_PID 2>/dev/null; rm -rf "$TMP"' EXIT
 
 export XDG_CACHE_HOME="$TMP/cache"
 mk() { # LABEL1 LABEL2 N
