@@ -2,6 +2,7 @@
  * a recommender from interactions; merge models trained on shards; show
  * what a model learned. */
 #include "cf.h"
+#include "cflive.h"
 #include "learn.h"
 #include "msrc.h"
 #include "sign.h"
@@ -57,6 +58,43 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 	cf_close(im);
 }
 
+/* --follow: a live stream in, a fresh model published again and again */
+static void follow_recommender(const struct cf_algo *a, char **args, int nargs, const struct ix_opts *xo,
+			       struct cfl_opts *fo, const struct cli_list *every)
+{
+	for (int i = 0; i < every->n; i++) {
+		const char *s = every->v[i];
+		int64_t n;
+		if (!parse_i64(s, &n)) {
+			if (n < 1)
+				die_usage("--publish-every %s: a count of records must be at least 1", s);
+			fo->every_rec = (uint64_t)n;
+		} else if (parse_duration(s, &fo->every_sec) || !strpbrk(s, "smhd")) {
+			die_usage("--publish-every takes a duration (30s, 10m, 1h) or a count of records, not '%s'", s);
+		}
+	}
+	if (!every->n)
+		fo->every_sec = 60;
+	fo->algo = a;
+	fo->user = xo->user;
+	fo->item = xo->item;
+	fo->weight = xo->weight;
+	fo->threads = xo->threads;
+	fo->quiet = xo->quiet;
+	struct cfl_stats st;
+	cfl_run(args, nargs, fo, &st);
+	if (!xo->quiet && st.restored)
+		note("%s: %llu interactions of the previous run", fo->state, (unsigned long long)st.restored);
+	if (!xo->quiet && st.future)
+		note("%llu records dated more than a day ahead were left out", (unsigned long long)st.future);
+	if (!xo->quiet)
+		note("%llu records: %llu interactions (%llu replaced, %llu deleted%s); published %llu model%s to %s, "
+		     "the last from %llu interactions",
+		     (unsigned long long)st.records, (unsigned long long)st.interactions, (unsigned long long)st.replaced,
+		     (unsigned long long)st.deleted, st.dropped ? ", some dropped for --max-interactions" : "",
+		     (unsigned long long)st.published, st.published == 1 ? "" : "s", fo->out, (unsigned long long)st.live);
+}
+
 static void merge_recommenders(char **args, int nargs, int threads, int quiet, const char *out)
 {
 	struct cfm **in = xcalloc((size_t)nargs, sizeof *in);
@@ -93,7 +131,10 @@ int main(int argc, char **argv)
 	const char *checkpoint = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
-	int quiet = 0, balanced = 0, merge = 0;
+	int quiet = 0, balanced = 0, merge = 0, follow = 0;
+	const char *window = NULL, *half_life = NULL, *time_field = NULL, *state = NULL;
+	struct cli_list every = {0};
+	uint64_t max_events = 0;
 	const char *sign_key = NULL;
 	struct msrc_opts ms = {0};
 	const struct cli_opt opts[] = {
@@ -112,6 +153,13 @@ int main(int argc, char **argv)
 		{0, "user", CLI_STR, &xo.user, "FIELD", "recommenders: the user field (default user)"},
 		{0, "item", CLI_STR, &xo.item, "FIELD", "recommenders: the item field (default item)"},
 		{0, "weight", CLI_STR, &xo.weight, "FIELD", "recommenders: the weight field, a number > 0 (default weight; 1 when absent)"},
+		{0, "follow", CLI_FLAG, &follow, NULL, "recommenders: learn from a live stream, publishing -o again and again"},
+		{0, "window", CLI_STR, &window, "DURATION", "--follow: learn from the last DURATION of the stream (24h, 90m)"},
+		{0, "half-life", CLI_STR, &half_life, "DURATION", "--follow: weigh interactions down by half every DURATION"},
+		{0, "publish-every", CLI_LIST, &every, "N|DURATION", "--follow: write the model after N records or DURATION (default 60s)"},
+		{0, "time", CLI_STR, &time_field, "FIELD", "--follow: the time field, Unix seconds or a date (default time)"},
+		{0, "state", CLI_STR, &state, "FILE", "--follow: keep the window in FILE, to go on from after a restart"},
+		{0, "max-interactions", CLI_SIZE, &max_events, "N", "--follow: keep at most N interactions, the oldest leave first"},
 		{0, "merge", CLI_FLAG, &merge, NULL, "combine the models given as arguments into -o"},
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
 		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
@@ -134,7 +182,11 @@ int main(int argc, char **argv)
 		"  maxpoolK[:sS]  avgpoolK[:sS]  fc:N  relu  bn  dropout:P\n"
 		"ending with fc, whose width is the number of labels.\n\n"
 		"Recommenders (--algo pop, knn, als, bpr, ease) learn from interactions:\n"
-		"records with `user`, `item` and an optional `weight` (implicit feedback).",
+		"records with `user`, `item` and an optional `weight` (implicit feedback).\n"
+		"With --follow they learn from a live stream (`items`, a list, where a\n"
+		"record has no `item`, as pea scrape --follow writes them): the\n"
+		"co-occurrences of a sliding --window or with a --half-life, a fresh model\n"
+		"written over -o every --publish-every, that pea recommend --reload picks up.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
@@ -142,7 +194,8 @@ int main(int argc, char **argv)
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  pea train --show spam.model --top 10\n"
-		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model",
+		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model\n"
+		"  pea scrape --follow URL | pea train --algo knn --follow --window 24h -o live.model",
 		0, -1,
 	};
 	char **args;
@@ -217,6 +270,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const struct cf_algo *ca = cf_find(algo);
+	if (!(ca && follow) && (window || half_life || every.n || time_field || max_events || state))
+		die_usage("--%s needs --follow and a recommender", window ? "window" : half_life ? "half-life"
+			  : every.n ? "publish-every" : time_field ? "time" : max_events ? "max-interactions" : "state");
+	if (follow && !ca)
+		die_usage("--follow trains recommenders (--algo %s)", cf_names());
 	if (ca) {
 		if (epochs || holdout > 0 || balanced || field || checkpoint)
 			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
@@ -226,6 +284,20 @@ int main(int argc, char **argv)
 				  : "--field means nothing to a recommender (it takes --user, --item and --weight)");
 		xo.threads = cli_threads(threads);
 		xo.quiet = quiet;
+		if (follow) {
+			struct cfl_opts fo = {.p = &cp, .ap = &ap, .time = time_field, .max_events = max_events,
+					      .state = state, .seed = (uint64_t)seed, .out = out};
+			if (window && half_life)
+				die_usage("--window and --half-life are two ways to forget: give one");
+			if ((window && parse_duration(window, &fo.window)) || (half_life && parse_duration(half_life, &fo.half_life)))
+				die_usage("--%s takes a duration above 0 (24h, 90m, 600s), not '%s'", window ? "window" : "half-life",
+					  window ? window : half_life);
+			if (init)
+				die_usage("--follow continues from the models it publishes itself, not from --init");
+			follow_recommender(ca, args, nargs, &xo, &fo, &every);
+			free(args);
+			return 0;
+		}
 		train_recommender(ca, args, nargs, &xo, init, &cp, &ap, (uint64_t)seed, out);
 		free(args);
 		return 0;
