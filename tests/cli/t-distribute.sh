@@ -209,4 +209,23 @@ t '--reload re-checks a manifest and switches to a new release, saying so' '
 	test "$(head -40 r.json | preds /dev/stdin)" = "a b"
 	test "$(tail -40 r.json | preds /dev/stdin)" = "c d"
 	grep -q "^pea-classify: $U/live.json: switched to the new model $(sha B.model | cut -c1-16)\.\.\.$" r.err'
+printf '{"user":"u%d","item":"X"}\n{"user":"u%d","item":"A"}\n' 1 1 2 2 3 3 | pea train -q --algo knn -o R1.model
+printf '{"user":"u%d","item":"X"}\n{"user":"u%d","item":"B"}\n' 1 1 2 2 3 3 | pea train -q --algo knn -o R2.model
+release recs R1.model
+t 'pea recommend --reload switches to a new release of a manifest too' '
+	mkfifo rq
+	pea recommend --reload --reload-every 0.1 -m "$U/recs.json" -k 1 --json < rq > rr.json 2> rr.err &
+	C=$!
+	exec 4> rq
+	echo "{\"n\": 1, \"history\": [\"X\"]}" >&4
+	wait_lines rr.json 1
+	release recs R2.model
+	sleep 0.3
+	echo "{\"n\": 2, \"history\": [\"X\"]}" >&4
+	exec 4>&-
+	wait $C
+	python3 -c "import json
+r = [json.loads(l) for l in open(\"rr.json\")]
+assert [x[\"recs\"] for x in r] == [[\"A\"], [\"B\"]], r"
+	grep -q "^pea-recommend: $U/recs.json: switched to the new model $(sha R2.model | cut -c1-16)\.\.\.$" rr.err'
 done_testing
