@@ -5,6 +5,7 @@
  * are scored on every core (pmap) in batches and keep every other field,
  * so a test record's held-out `item` reaches pea-eval --ranking. */
 #include "cf.h"
+#include "msrc.h"
 #include "pmap.h"
 #include "reload.h"
 
@@ -40,12 +41,15 @@ int main(int argc, char **argv)
 	struct cf_rec_opts ro = {0};
 	struct cli_list similar = {0};
 	const char *model = NULL;
+	struct msrc_opts ms = {0};
 	int64_t threads = 0;
 	int quiet = 0, reload = 0;
+	double every = 60;
 	ro.k = 10;
 	const struct cli_opt opts[] = {
 		CLI_OPT_MODEL(&model),
-		{0, "reload", CLI_FLAG, &reload, NULL, "use a new model file as soon as it replaces MODEL"},
+		CLI_OPTS_MODEL_SOURCE(ms),
+		CLI_OPTS_RELOAD(&reload, &every),
 		{'k', "top", CLI_INT, &ro.k, "K", "items per user (default 10)"},
 		{0, "include-seen", CLI_FLAG, &ro.include_seen, NULL, "also recommend items the user already has"},
 		{0, "explain", CLI_FLAG, &ro.explain, NULL, "add `because`: per item, the history items that weigh most"},
@@ -76,6 +80,9 @@ int main(int argc, char **argv)
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	if (!(every > 0 && every <= 1e6))
+		die_usage("--reload-every must be more than 0 seconds");
+	msrc_configure(&ms);
 	if (!model)
 		die_usage("-m MODEL is required");
 	if (ro.k < 1 || ro.k > 100000)
@@ -104,6 +111,7 @@ int main(int argc, char **argv)
 	struct live l = {NULL, r};
 	if (reload) {
 		l.rl = reload_new(model, m, open_model, free_model, NULL);
+		reload_set_interval(l.rl, every);
 		in_on_unit(in, maybe_reload, &l);
 	}
 	pea_out *out = out_open(&oo);

@@ -5,8 +5,11 @@
 #include "cflive.h"
 #include "dist.h"
 #include "learn.h"
+#include "msrc.h"
+#include "sign.h"
 #include "vec.h"
 
+#include <sodium.h>
 #include <stdio.h>
 
 static struct cfm *open_recommender(const char *path)
@@ -149,6 +152,8 @@ int main(int argc, char **argv)
 	const char *window = NULL, *half_life = NULL, *time_field = NULL, *state = NULL;
 	struct cli_list every = {0};
 	uint64_t max_events = 0;
+	const char *sign_key = NULL;
+	struct msrc_opts ms = {0};
 	const struct cli_opt opts[] = {
 		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn; recommenders: pop, knn, als, bpr or ease"},
 		CLI_OPT_OUTPUT(&out),
@@ -177,6 +182,8 @@ int main(int argc, char **argv)
 		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
 		{0, "top", CLI_INT, &top, "K", "--show: features per label (default 20)"},
 		{0, "mpi", CLI_FLAG, &mpi, NULL, "train on the ranks of mpirun or srun, each reading its own part (FILE with %r, or its frames)"},
+		{0, "sign", CLI_STR, &sign_key, "KEY", "sign the model written with this secret key (pea keygen)"},
+		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),
 		CLI_END,
@@ -217,6 +224,17 @@ int main(int argc, char **argv)
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	msrc_configure(&ms);
+	if (sign_key) {
+		if (show)
+			die_usage("--sign goes with a model written, not --show");
+		uint8_t sk[SIGN_SK];
+		struct pea_err e;
+		if (key_load_secret(sign_key, sk, &e))
+			die("%s", e.msg);
+		sign_all_with(sk);
+		sodium_memzero(sk, sizeof sk);
+	}
 	if (show) {
 		if (nargs || out || merge || mpi)
 			die_usage("--show takes one model and nothing else");

@@ -8,6 +8,7 @@
 #include "cf.h"
 #include "export.h"
 #include "hash.h"
+#include "msrc.h"
 #include "pmap.h"
 #include "rng.h"
 
@@ -426,7 +427,7 @@ static struct cfm *from_file(struct model *file, struct pea_err *e)
 
 struct cfm *cf_open(const char *path, struct pea_err *e)
 {
-	return from_file(model_open(path, e), e);
+	return from_file(msrc_open(path, e), e);
 }
 
 struct cfm *cf_from_bytes(const void *p, size_t n, struct pea_err *e)
@@ -448,7 +449,7 @@ void cf_close(struct cfm *m)
 int cf_is_recommender(const char *path)
 {
 	struct pea_err e;
-	struct model *f = model_open(path, &e);
+	struct model *f = msrc_open(path, &e);
 	if (!f)
 		return 0;
 	json_object *o = parse_meta(f, &e), *v;
