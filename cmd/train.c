@@ -3,6 +3,7 @@
  * what a model learned. */
 #include "cf.h"
 #include "cflive.h"
+#include "dist.h"
 #include "learn.h"
 #include "msrc.h"
 #include "sign.h"
@@ -122,6 +123,22 @@ static struct amodel *open_model(const char *path)
 	return m;
 }
 
+/* NAME with each %r replaced by the rank */
+static char *rank_name(const char *name, int rank)
+{
+	struct buf b = BUF_INIT;
+	for (const char *p = name; *p; p++) {
+		if (p[0] == '%' && p[1] == 'r') {
+			buf_addf(&b, "%d", rank);
+			p++;
+		} else {
+			buf_addc(&b, (uint8_t)*p);
+		}
+	}
+	buf_cstr(&b);
+	return (char *)b.p;
+}
+
 int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
@@ -131,7 +148,7 @@ int main(int argc, char **argv)
 	const char *checkpoint = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
-	int quiet = 0, balanced = 0, merge = 0, follow = 0;
+	int quiet = 0, balanced = 0, merge = 0, follow = 0, mpi = 0;
 	const char *window = NULL, *half_life = NULL, *time_field = NULL, *state = NULL;
 	struct cli_list every = {0};
 	uint64_t max_events = 0;
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
 		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
 		{0, "top", CLI_INT, &top, "K", "--show: features per label (default 20)"},
+		{0, "mpi", CLI_FLAG, &mpi, NULL, "train on the ranks of mpirun or srun, each reading its own part (FILE with %r, or its frames)"},
 		{0, "sign", CLI_STR, &sign_key, "KEY", "sign the model written with this secret key (pea keygen)"},
 		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_OPT_THREADS(&threads),
@@ -186,13 +204,18 @@ int main(int argc, char **argv)
 		"With --follow they learn from a live stream (`items`, a list, where a\n"
 		"record has no `item`, as pea scrape --follow writes them): the\n"
 		"co-occurrences of a sliding --window or with a --half-life, a fresh model\n"
-		"written over -o every --publish-every, that pea recommend --reload picks up.",
+		"written over -o every --publish-every, that pea recommend --reload picks up.\n\n"
+		"--mpi (under mpirun or srun): each rank reads the files whose names have %r\n"
+		"replaced by its rank, or else every Nth frame of the files named; the ranks\n"
+		"combine counts (nb), weights (logreg, svm) or gradients (mlp, cnn) as they\n"
+		"train, and rank 0 writes the model.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
 		"    pea train --algo cnn --net 'conv3x3:32,relu,maxpool2,fc:128,relu,fc' -o fashion.model\n"
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
+		"  mpirun -np 4 pea-train --mpi -j 1 -o spam.model 'part-%r.pea'\n"
 		"  pea train --show spam.model --top 10\n"
 		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model\n"
 		"  pea scrape --follow URL | pea train --algo knn --follow --window 24h -o live.model",
@@ -213,7 +236,7 @@ int main(int argc, char **argv)
 		sodium_memzero(sk, sizeof sk);
 	}
 	if (show) {
-		if (nargs || out || merge)
+		if (nargs || out || merge || mpi)
 			die_usage("--show takes one model and nothing else");
 		if (cf_is_recommender(show)) {
 			struct cfm *m = open_recommender(show);
@@ -244,6 +267,8 @@ int main(int argc, char **argv)
 	}
 	if (!out)
 		die_usage("-o MODEL is required");
+	if (mpi && merge)
+		die_usage("--merge combines model files on one process: no --mpi");
 	if (merge) {
 		if (nargs < 1)
 			die_usage("--merge needs the models to combine");
@@ -276,6 +301,8 @@ int main(int argc, char **argv)
 	if (follow && !ca)
 		die_usage("--follow trains recommenders (--algo %s)", cf_names());
 	if (ca) {
+		if (mpi)
+			die_usage("--mpi trains nb, logreg, svm, mlp and cnn; --algo %s trains on one process", algo);
 		if (epochs || holdout > 0 || balanced || field || checkpoint)
 			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
 				  : holdout > 0 ? "--holdout means nothing to a recommender (split with pea split)"
@@ -312,35 +339,70 @@ int main(int argc, char **argv)
 		die_usage("--holdout must be at least 0 and below 1");
 	if (epochs < 0 || epochs > 1000000 || patience < 0)
 		die_usage("--epochs must be between 1 and 1000000, --patience at least 0");
+	struct in_opts io = {0};
+	char **renamed = NULL;
+	if (mpi) {
+		if (!nargs)
+			die_usage("--mpi reads files (each rank its own, or its frames of shared ones), not standard input");
+		dist_init(&argc, &argv);
+		/* FILE with %r: the rank's own; otherwise the ranks share the frames */
+		int own = 0;
+		for (int i = 0; i < nargs; i++)
+			own |= strstr(args[i], "%r") != NULL;
+		if (own) {
+			renamed = xcalloc((size_t)nargs, sizeof *renamed);
+			for (int i = 0; i < nargs; i++)
+				args[i] = renamed[i] = rank_name(args[i], dist_rank());
+		}
+		if (!own) {
+			io.stripe = (uint32_t)dist_rank();
+			io.nstripes = (uint32_t)dist_size();
+		}
+	}
+	/* progress and figures come from rank 0 only */
+	int talk = !quiet && dist_rank() == 0;
 	struct amodel *im = init ? open_model(init) : NULL;
-	int nt = cli_threads(threads);
-	struct ds_opts dso = {field, 1, holdout, (uint64_t)seed, nt, quiet};
+	int nt = dist_threads(threads);
+	struct ds_opts dso = {field, 1, holdout, (uint64_t)seed, nt, !talk};
 	struct dataset *train, *valid;
 	double t0 = now_sec();
-	pea_in *in = in_open(args, nargs, NULL);
+	pea_in *in = in_open(args, nargs, &io);
 	ds_load(in, &dso, &train, &valid);
 	in_close(in);
 	double t1 = now_sec();
-	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, quiet, (uint64_t)seed, holdout, checkpoint};
+	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, !talk, (uint64_t)seed, holdout, checkpoint};
 	struct pea_err e;
 	struct amodel *m = learn_fit(a, train, valid, im, &lo, &e);
 	if (!m)
 		die("%s", e.msg);
-	am_save(m, out);
-	if (!quiet) {
+	double t2 = now_sec();
+	if (dist_rank() == 0)
+		am_save(m, out);
+	if (talk) {
 		note("%llu records (%.1f MB compressed), %d labels, %u features, read in %.2f s; %s trained in %.2f s; wrote %s",
-		     (unsigned long long)ds_nrec(train), ds_bytes(train) / 1e6, m->nlabels, m->dim, t1 - t0, a->name,
-		     now_sec() - t1, out);
-		if (valid && ds_nrec(valid)) {
-			double loss, acc;
-			learn_score(m, valid, nt, &loss, &acc);
-			note("validation: %llu records, loss %.6f, accuracy %.2f%%", (unsigned long long)ds_nrec(valid),
-			     loss, 100 * acc);
-		}
+		     (unsigned long long)m->nrec - (im ? im->nrec : 0), ds_bytes(train) / 1e6, m->nlabels, m->dim, t1 - t0,
+		     a->name, t2 - t1, out);
+		if (dist_size() > 1)
+			note("%d ranks: %.2f s of the training in sums between them, %.1f MB sent by rank 0", dist_size(),
+			     dist_seconds(), dist_bytes() / 1e6);
+	}
+	/* every rank takes part in the validation figures (they are sums) */
+	uint64_t nvalid = valid ? ds_nrec(valid) : 0;
+	dist_sum_u64(&nvalid, 1);
+	if (!quiet && nvalid) {
+		double loss, acc;
+		learn_score(m, valid, nt, &loss, &acc);
+		if (talk)
+			note("validation: %llu records, loss %.6f, accuracy %.2f%%", (unsigned long long)nvalid, loss,
+			     100 * acc);
 	}
 	am_free(m);
 	am_free(im);
 	ds_free(train);
+	for (int i = 0; renamed && i < nargs; i++)
+		free(renamed[i]);
+	free(renamed);
 	free(args);
+	dist_finish();
 	return 0;
 }
