@@ -201,7 +201,8 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 					cap = (have + got) * 2;
 					o = xrealloc(o, cap * sizeof *o);
 				}
-				memcpy(o + have, c, got * sizeof *c);
+				if (got) /* o is still NULL while nothing was kept */
+					memcpy(o + have, c, got * sizeof *c);
 				have += got;
 				cnt[i] = got;
 			}

@@ -396,7 +396,8 @@ static void w_flush_pending(struct ctx *c, struct buf *b)
 	if (c->pend_nl && b->len) {
 		while (b->len && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t'))
 			b->len--;
-		for (int i = b->p[b->len - 1] == '\n'; i < c->pend_nl; i++)
+		/* text of only blanks so far: no line to end */
+		for (int i = b->len ? b->p[b->len - 1] == '\n' : c->pend_nl; i < c->pend_nl; i++)
 			buf_addc(b, '\n');
 		c->at_line_start = 1;
 	}
