@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		{0, "svmlight", CLI_FLAG, &svm, NULL, "input is svmlight/libsvm (LABEL INDEX:VALUE ...)"},
 		{0, "type", CLI_LIST, &io.types, "NAME=TYPE", "store field NAME as TYPE (repeatable)"},
 		{0, "strings", CLI_FLAG, &io.csv_strings, NULL, "CSV/TSV: keep every value a string"},
+		{0, "columns", CLI_STR, &io.columns, "A,B,...", "CSV/TSV: there is no header line; these name the columns"},
 		{0, "text-field", CLI_STR, &io.text_field, "NAME", "field of the text (default text)"},
 		{0, "zero-based", CLI_FLAG, &io.zero_based, NULL, "svmlight: feature indices start at 0"},
 		{0, "repair-utf8", CLI_FLAG, &io.repair_utf8, NULL,
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		"text.  JSON types map to record types as man pea-format(5) describes.",
 		opts,
 		"  pea import --csv interactions.csv -o interactions.pea\n"
+		"  zstd -dc deps.tsv.zst | pea import --tsv --columns user,item -o deps.pea\n"
 		"  pea import --fasttext train.txt | pea tokenize | pea vectorize",
 		0, -1,
 	};
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
 	cli_parse(&cmd, argc, argv, &args, &nargs);
 	if (json + text + csv + tsv + ft + svm > 1)
 		die_usage("choose one input format");
+	if (io.columns && !csv && !tsv)
+		die_usage("--columns goes with --csv or --tsv");
 	io.format = json ? IN_JSON : text ? IN_TEXT : csv ? IN_CSV : tsv ? IN_TSV : ft ? IN_FASTTEXT
 		  : svm ? IN_SVMLIGHT : IN_AUTO;
 	pea_out *out = out_open(&oo);

@@ -154,8 +154,9 @@ static struct cli_list split_lists(const struct cli_list *l)
 	for (int i = 0; i < l->n; i++) {
 		struct cli_list p = cli_split(l->v[i], ',');
 		for (int k = 0; k < p.n; k++) {
-			if (!*p.v[k])
-				die_usage("--numeric: an empty field name in '%s'", l->v[i]);
+			if (!*p.v[k] || strlen(p.v[k]) > PEA_MAX_NAME)
+				die_usage("--numeric: a field name must have 1 to %d bytes ('%s')", PEA_MAX_NAME,
+					  l->v[i]);
 			out.v = xrealloc(out.v, (size_t)(out.n + 2) * sizeof *out.v);
 			out.v[out.n++] = p.v[k];
 			out.v[out.n] = NULL;

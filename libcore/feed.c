@@ -6,6 +6,7 @@
 #include "feed.h"
 #include "charset.h"
 #include "hash.h"
+#include "html.h"
 #include "url.h"
 
 #include <libxml/HTMLparser.h>
@@ -327,21 +328,10 @@ static struct buf *html_entities(const uint8_t *p, size_t n)
 	return out;
 }
 
-static void silent(void *ctx, const char *msg, ...)
-{
-	(void)ctx;
-	(void)msg;
-}
-
 int feed_parse(const uint8_t *p, size_t n, const char *charset, const char *base, struct feed *f,
 	       struct pea_err *e)
 {
-	static int inited;
-	if (!inited) {
-		xmlInitParser();
-		xmlSetGenericErrorFunc(NULL, silent);
-		inited = 1;
-	}
+	html_xml_init();
 	feed_release(f);
 	if (n > INT32_MAX) {
 		err_set(e, "feed too large to parse");

@@ -77,6 +77,7 @@ void ho_run(pea_in *in, const struct ho_opts *o, pea_wr *train, pea_wr *test, st
 	size_t nframes = 0, fcap = 0;
 	int tkind = 0; /* 1 numbers, 2 strings */
 	struct unit_dec *ud = ud_new(in);
+	ud_keep_frames(ud); /* every frame is kept until the records are written */
 	struct pea_unit u;
 	struct pea_err e;
 	unit_init(&u);

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -690,15 +691,28 @@ static void silent(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init_once(void)
+{
+	xmlInitParser();
+}
+
+void html_xml_init(void)
+{
+	/* libxml2 keeps its error handler per thread: set it on each */
+	static _Thread_local int quiet;
+	pthread_once(&xml_once, xml_init_once);
+	if (!quiet) {
+		xmlSetGenericErrorFunc(NULL, silent);
+		quiet = 1;
+	}
+}
+
 int html_extract(const uint8_t *p, size_t n, const struct html_opts *o, struct html_doc *d,
 		 struct pea_err *e)
 {
-	static int inited;
-	if (!inited) {
-		xmlInitParser();
-		xmlSetGenericErrorFunc(NULL, silent);
-		inited = 1;
-	}
+	html_xml_init();
 	doc_clear(d);
 	/* the charset: HTTP header, then BOM or <meta>, then a guess */
 	char cs[40] = "";

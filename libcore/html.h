@@ -49,6 +49,10 @@ struct html_doc {
 
 void html_doc_init(struct html_doc *d);
 void html_doc_release(struct html_doc *d);
+/* Start libxml2 once and silence its error reports on the calling thread
+ * (they are per thread); every user of libxml2 calls it first. */
+void html_xml_init(void);
+
 /* Extract from p[0..n).  Returns 0, or -1 with e set when libxml2 cannot
  * make a document of the bytes at all. */
 int html_extract(const uint8_t *p, size_t n, const struct html_opts *o, struct html_doc *d,

@@ -976,6 +976,7 @@ struct unit_dec {
 	uint64_t line;	 /* text: line number at pos */
 	uint64_t errline;
 	int done;
+	int keep;	 /* frames own their bytes: they outlive the unit */
 	uint64_t *rec_line; /* text: line of each record of the last frame */
 	size_t rec_cap;
 };
@@ -1001,6 +1002,11 @@ void ud_free(struct unit_dec *d)
 	free(d);
 }
 
+void ud_keep_frames(struct unit_dec *d)
+{
+	d->keep = 1;
+}
+
 void ud_start(struct unit_dec *d, const struct pea_unit *u)
 {
 	d->u = u;
@@ -1017,7 +1023,9 @@ int ud_next(struct unit_dec *d, pea_frame *f, struct pea_err *e)
 		return 0;
 	if (u->kind == IN_PEA) {
 		d->done = 1;
-		return frame_use(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e) ? -1 : 1;
+		int r = d->keep ? frame_load(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e)
+				: frame_use(f, &u->hdr, u->hdrbytes, u->data.p, d->dctx, e);
+		return r ? -1 : 1;
 	}
 	const char *p = (const char *)u->data.p;
 	size_t n = u->data.len;

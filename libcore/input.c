@@ -167,6 +167,20 @@ static void sniff(pea_in *in)
 	in->inq = 0;
 	if (f == IN_CSV || f == IN_TSV) {
 		struct pea_err e;
+		if (in->o.columns) {
+			/* the names given stand for a header line */
+			char *line = xstrdup(in->o.columns);
+			for (char *c = line; *c; c++)
+				if (*c == ',')
+					*c = f == IN_CSV ? ',' : '\t';
+			csv_header_free(in->csv);
+			in->csv = csv_header_parse(line, strlen(line), f == IN_CSV, &in->o, &e);
+			free(line);
+			if (!in->csv)
+				die_usage("--columns: %s", e.msg);
+			in->line_no = 1;
+			return;
+		}
 		/* the header is the first record; read it now so every unit has it */
 		for (;;) {
 			size_t a = in->rb.len - in->rpos;

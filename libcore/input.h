@@ -33,6 +33,7 @@ struct in_opts {
 	const char *text_field; /* field of plain text lines (default "text") */
 	int repair_utf8;	/* text and JSON Lines: replace invalid UTF-8 by U+FFFD, count */
 	int csv_strings;	/* CSV/TSV: every value stays a string */
+	const char *columns;	/* CSV/TSV: no header line; the names, comma-separated */
 	int zero_based;		/* svmlight: indices start at 0, not 1 */
 	struct cli_list types;	/* NAME=TYPE: the type an importer gives a field */
 	size_t chunk;		/* bytes of text per unit (default 256 KiB) */
@@ -81,6 +82,10 @@ void in_add_repaired(pea_in *in, uint64_t n);
 struct unit_dec;
 struct unit_dec *ud_new(pea_in *in);
 void ud_free(struct unit_dec *d);
+/* Frames of uncompressed units are parsed where they lie in the unit, so
+ * they last as long as it does; a caller that keeps frames after the next
+ * in_next asks for frames with bytes of their own. */
+void ud_keep_frames(struct unit_dec *d);
 void ud_start(struct unit_dec *d, const struct pea_unit *u);
 /* 1 with a frame, 0 when the unit is done, -1 on error: *where and e say
  * what went wrong ("data.pea: frame 3 at byte 1234", "x.jsonl: line 7"). */

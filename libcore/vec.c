@@ -353,7 +353,9 @@ static int json_list(struct vec *v, json_object *meta, const char *key, struct c
 	l->v = xcalloc((size_t)n + 1, sizeof *l->v);
 	for (int i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(a, (size_t)i);
-		if (!json_object_is_type(s, json_type_string))
+		/* field names, as in records: 1 to PEA_MAX_NAME bytes */
+		if (!json_object_is_type(s, json_type_string) || !json_object_get_string_len(s) ||
+		    json_object_get_string_len(s) > PEA_MAX_NAME)
 			return -1;
 		l->v[l->n++] = owned_str(v, json_object_get_string(s));
 	}
@@ -366,6 +368,14 @@ static double jnum(json_object *meta, const char *key, double def)
 	if (!json_object_object_get_ex(meta, key, &x))
 		return def;
 	return json_object_get_double(x);
+}
+
+/* a number of the meta that must lie in [lo, hi] (a model may lie) */
+static int jbound(json_object *meta, const char *key, double def, double lo, double hi, double *out)
+{
+	double x = jnum(meta, key, def);
+	*out = x;
+	return x >= lo && x <= hi ? 0 : -1;
 }
 
 static const char *jstr(json_object *meta, const char *key)
@@ -487,7 +497,13 @@ static struct vec *vec_from_model(struct model *m, struct pea_err *e)
 		goto fail;
 	}
 	o->vocab = !strcmp(mode, "vocab");
-	o->bits = (int)jnum(meta, "bits", 0);
+	double bits, terms, maxf;
+	if (jbound(meta, "bits", 0, 0, 31, &bits) || jbound(meta, "terms", 0, 0, UINT32_MAX - 1.0, &terms) ||
+	    jbound(meta, "max_features", 0, 0, 9007199254740992.0, &maxf)) {
+		err_set(e, "meta section: bits, terms or max_features out of range");
+		goto fail;
+	}
+	o->bits = (int)bits;
 	o->unsigned_hash = !jnum(meta, "signed", 1);
 	o->weight = (enum vec_weight)wi;
 	o->norm = (enum vec_norm)ni;
@@ -496,7 +512,7 @@ static struct vec *vec_from_model(struct model *m, struct pea_err *e)
 	o->b = jnum(meta, "b", 0.75);
 	o->min_df = jnum(meta, "min_df", 1);
 	o->max_df = jnum(meta, "max_df", 1);
-	o->max_features = (uint64_t)jnum(meta, "max_features", 0);
+	o->max_features = (uint64_t)maxf;
 	v->ndocs = jnum(meta, "docs", 0);
 	v->avgdl = v->ndocs > 0 ? jnum(meta, "tokens", 0) / v->ndocs : 1;
 	if (v->avgdl <= 0)
@@ -514,7 +530,7 @@ static struct vec *vec_from_model(struct model *m, struct pea_err *e)
 		}
 		compute_idf(v, v->dim);
 	} else {
-		v->nterms = (uint32_t)jnum(meta, "terms", 0);
+		v->nterms = (uint32_t)terms;
 		size_t nt, nterms, nns;
 		v->toff = model_section(m, "toff", &nt);
 		v->terms = model_section(m, "terms", &nterms);
@@ -668,7 +684,7 @@ static uint32_t num_feature(struct vec_thread *t, int i, uint32_t j, int dense)
 	t->numcache[i] = xrealloc(t->numcache[i], xmul(want, sizeof **t->numcache));
 	const char *f = t->v->o.numeric.v[i];
 	for (uint32_t k = t->numcn[i]; k < want; k++) {
-		char name[320];
+		char name[PEA_MAX_NAME + 16]; /* a field name and "[index]" */
 		int len = dense ? snprintf(name, sizeof name, "%s[%u]", f, k) : snprintf(name, sizeof name, "%s", f);
 		t->numcache[i][k] = (uint32_t)(hash_bytes(name, (size_t)len, NUM_SEED) & (t->v->dim - 1));
 	}

@@ -6,6 +6,11 @@
 #                               and CPU (median user + system seconds, which
 #                               other work on the machine disturbs less)
 #   mbps BYTES SECONDS          throughput in MB/s (10^6 bytes)
+#   ratio A B                   A / B, two decimals
+#   summary MEASURE PEA ANCHOR RATIO TARGET MET
+#                               a row of the table scripts/bench/all prints
+#                               (appended to $PEA_BENCH_SUMMARY when set)
+#   meets X OP Y                "yes" when X OP Y holds (OP: >= or <=), else "no"
 #
 # Figures are whole-process wall time and peak resident set size from GNU
 # time; every benchmark measures pea and its anchors in the same run.
@@ -43,4 +48,17 @@ measure() {
 
 mbps() {
 	awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", b / s / 1e6 }'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 1e-9; printf "%.2f", a / b }'
+}
+
+summary() {
+	[ -n "${PEA_BENCH_SUMMARY:-}" ] || return 0
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(basename "$0")" "$@" >> "$PEA_BENCH_SUMMARY"
+}
+
+meets() {
+	awk -v x="$1" -v op="$2" -v y="$3" 'BEGIN { ok = op == ">=" ? x >= y : x <= y; print ok ? "yes" : "no" }'
 }

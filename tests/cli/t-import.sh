@@ -48,4 +48,14 @@ t 'invalid UTF-8 text can be repaired and counted' '
 	pea import --text --repair-utf8 bad.txt 2> err | pea cat --json | grep -qF "bad $(printf "\357\277\275") byte"
 	grep -qx "pea-import: 1 invalid UTF-8 sequences replaced by U+FFFD" err
 '
+t 'headerless TSV: --columns names the columns, the first line is data' '
+	printf "0ad\t0ad-data\n0ad\tdpkg\n" | pea import --tsv --columns user,item | pea cat --json > c.json
+	test "$(sed -n 1p c.json)" = "{\"user\":\"0ad\",\"item\":\"0ad-data\"}"
+	test "$(wc -l < c.json)" = 2
+'
+t_err '--columns: a line with more fields is an error naming it' 1 \
+	'pea-import: (standard input): line 2: 3 fields, the header has 2' \
+	sh -c 'printf "a\tb\nc\td\te\n" | pea import --tsv --columns user,item'
+t_err '--columns without CSV or TSV is a usage error' 2 'pea-import: --columns goes with --csv or --tsv' \
+	pea import --columns a,b "$DATA/mixed.jsonl"
 done_testing

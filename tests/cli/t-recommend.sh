@@ -202,4 +202,15 @@ cp knn.model damaged.model
 printf 'x' | dd of=damaged.model bs=1 seek=300 conv=notrunc 2> /dev/null
 t_err 'a damaged model' 1 'pea-recommend: damaged.model: model digest mismatch: the file is damaged' \
 	pea recommend -m damaged.model test.pea
+# a piped stream of several uncompressed frames: the split keeps every frame
+# until it writes (a frame parsed in place would be gone with its unit)
+awk 'BEGIN { for (i = 0; i < 60000; i++) printf "user-with-a-long-name-%d\titem-%d\n", i % 5000, (i * 7919) % 3001 }' > many.tsv
+t 'per-user splits of a piped stream of many frames equal those of a file' '
+	pea import --tsv --columns user,item many.tsv -o many.pea
+	test "$(wc -c < many.tsv)" -gt 2000000 # more than one 1 MiB frame in a pipe
+	pea import --tsv --columns user,item many.tsv | pea split --leave-one-out -o pa.pea,pb.pea
+	pea split --leave-one-out -o fa.pea,fb.pea many.pea
+	pea cat --json pa.pea | cmp - <(pea cat --json fa.pea)
+	pea cat --json pb.pea | cmp - <(pea cat --json fb.pea)
+	test "$(pea count pa.pea pb.pea | tail -1)" = "60000 total"'
 done_testing
