@@ -4,6 +4,7 @@
  * it is; records are classified on every core (pmap) and keep every other
  * field, so `label` reaches pea-eval. */
 #include "algo.h"
+#include "msrc.h"
 #include "pmap.h"
 #include "reload.h"
 
@@ -217,10 +218,13 @@ int main(int argc, char **argv)
 	int64_t threads = 0;
 	int quiet = 0;
 	int reload = 0;
+	double every = 60;
+	struct msrc_opts ms = {0};
 	c.threshold = NAN;
 	const struct cli_opt opts[] = {
 		CLI_OPT_MODEL(&model),
-		{0, "reload", CLI_FLAG, &reload, NULL, "use a new model file as soon as it replaces MODEL"},
+		CLI_OPTS_RELOAD(&reload, &every),
+		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_OPT_FIELD(&c.field, "the feature field (default features, or dense)"),
 		{'k', "top", CLI_INT, &c.top, "K", "keep only the K most probable labels in probs"},
 		{0, "threshold", CLI_DBL, &c.threshold, "P", "binary: predict the second label when its probability is at least P; multi-label: every label at P or above"},
@@ -235,7 +239,8 @@ int main(int argc, char **argv)
 		"for multi-label models, `preds` (every label at or above its threshold);\n"
 		"keeps every other field.  Records must be in the model's feature space.\n"
 		"With --reload, a model written over MODEL (atomically, as pea train\n"
-		"does) is checked and used from the next record on.",
+		"does) is checked and used from the next record on; MODEL may be a URL (a\n"
+		"manifest of pea publish, or a model file), fetched into a cache.",
 		opts, "  pea tokenize < test.jsonl | pea vectorize | pea classify -m spam.model | pea eval", 0, -1,
 	};
 	char **args;
@@ -243,6 +248,9 @@ int main(int argc, char **argv)
 	cli_parse(&cmd, argc, argv, &args, &nargs);
 	if (!model)
 		die_usage("-m MODEL is required");
+	if (!(every > 0 && every <= 1e6))
+		die_usage("--reload-every must be more than 0 seconds");
+	msrc_configure(&ms);
 	struct pea_err e;
 	if (!(c.m = am_open(model, &e)))
 		die("%s: %s", model, e.msg);
@@ -261,6 +269,7 @@ int main(int argc, char **argv)
 	pea_in *in = in_open(args, nargs, NULL);
 	if (reload) {
 		c.rl = reload_new(model, c.m, open_model, free_model, &c);
+		reload_set_interval(c.rl, every);
 		in_on_unit(in, maybe_reload, &c);
 	}
 	pea_out *out = out_open(&oo);

@@ -4,6 +4,7 @@
 #include "afile.h"
 #include "cf.h"
 #include "metrics.h"
+#include "msrc.h"
 #include "pmap.h"
 
 #include <stdio.h>
@@ -233,6 +234,7 @@ int main(int argc, char **argv)
 {
 	int json = 0, rank = 0;
 	const char *plot = NULL, *positive = NULL, *model = NULL, *at = NULL;
+	struct msrc_opts ms = {0};
 	int64_t threads = 0;
 	int quiet = 0;
 	const struct cli_opt opts[] = {
@@ -242,6 +244,7 @@ int main(int argc, char **argv)
 		{0, "ranking", CLI_FLAG, &rank, NULL, "rank metrics of recommendations: `recs` against `item` or `items`"},
 		{0, "at", CLI_STR, &at, "K,...", "--ranking: the cut-offs shown (default 1,5,10,20,50,100 up to the list length)"},
 		CLI_OPT_MODEL(&model),
+		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),
 		CLI_END,
@@ -262,6 +265,7 @@ int main(int argc, char **argv)
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	msrc_configure(&ms);
 	if (!rank && (model || at))
 		die_usage("-m and --at go with --ranking");
 	if (rank && positive)

@@ -2,9 +2,14 @@
  * a recommender from interactions; merge models trained on shards; show
  * what a model learned. */
 #include "cf.h"
+#include "cflive.h"
+#include "dist.h"
 #include "learn.h"
+#include "msrc.h"
+#include "sign.h"
 #include "vec.h"
 
+#include <sodium.h>
 #include <stdio.h>
 
 static struct cfm *open_recommender(const char *path)
@@ -54,6 +59,43 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 	cf_close(im);
 }
 
+/* --follow: a live stream in, a fresh model published again and again */
+static void follow_recommender(const struct cf_algo *a, char **args, int nargs, const struct ix_opts *xo,
+			       struct cfl_opts *fo, const struct cli_list *every)
+{
+	for (int i = 0; i < every->n; i++) {
+		const char *s = every->v[i];
+		int64_t n;
+		if (!parse_i64(s, &n)) {
+			if (n < 1)
+				die_usage("--publish-every %s: a count of records must be at least 1", s);
+			fo->every_rec = (uint64_t)n;
+		} else if (parse_duration(s, &fo->every_sec) || !strpbrk(s, "smhd")) {
+			die_usage("--publish-every takes a duration (30s, 10m, 1h) or a count of records, not '%s'", s);
+		}
+	}
+	if (!every->n)
+		fo->every_sec = 60;
+	fo->algo = a;
+	fo->user = xo->user;
+	fo->item = xo->item;
+	fo->weight = xo->weight;
+	fo->threads = xo->threads;
+	fo->quiet = xo->quiet;
+	struct cfl_stats st;
+	cfl_run(args, nargs, fo, &st);
+	if (!xo->quiet && st.restored)
+		note("%s: %llu interactions of the previous run", fo->state, (unsigned long long)st.restored);
+	if (!xo->quiet && st.future)
+		note("%llu records dated more than a day ahead were left out", (unsigned long long)st.future);
+	if (!xo->quiet)
+		note("%llu records: %llu interactions (%llu replaced, %llu deleted%s); published %llu model%s to %s, "
+		     "the last from %llu interactions",
+		     (unsigned long long)st.records, (unsigned long long)st.interactions, (unsigned long long)st.replaced,
+		     (unsigned long long)st.deleted, st.dropped ? ", some dropped for --max-interactions" : "",
+		     (unsigned long long)st.published, st.published == 1 ? "" : "s", fo->out, (unsigned long long)st.live);
+}
+
 static void merge_recommenders(char **args, int nargs, int threads, int quiet, const char *out)
 {
 	struct cfm **in = xcalloc((size_t)nargs, sizeof *in);
@@ -81,6 +123,22 @@ static struct amodel *open_model(const char *path)
 	return m;
 }
 
+/* NAME with each %r replaced by the rank */
+static char *rank_name(const char *name, int rank)
+{
+	struct buf b = BUF_INIT;
+	for (const char *p = name; *p; p++) {
+		if (p[0] == '%' && p[1] == 'r') {
+			buf_addf(&b, "%d", rank);
+			p++;
+		} else {
+			buf_addc(&b, (uint8_t)*p);
+		}
+	}
+	buf_cstr(&b);
+	return (char *)b.p;
+}
+
 int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
@@ -90,7 +148,12 @@ int main(int argc, char **argv)
 	const char *checkpoint = NULL;
 	int64_t epochs = 0, seed = 1, threads = 0, patience = 2, top = 20;
 	double holdout = 0;
-	int quiet = 0, balanced = 0, merge = 0;
+	int quiet = 0, balanced = 0, merge = 0, follow = 0, mpi = 0;
+	const char *window = NULL, *half_life = NULL, *time_field = NULL, *state = NULL;
+	struct cli_list every = {0};
+	uint64_t max_events = 0;
+	const char *sign_key = NULL;
+	struct msrc_opts ms = {0};
 	const struct cli_opt opts[] = {
 		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn; recommenders: pop, knn, als, bpr or ease"},
 		CLI_OPT_OUTPUT(&out),
@@ -107,10 +170,20 @@ int main(int argc, char **argv)
 		{0, "user", CLI_STR, &xo.user, "FIELD", "recommenders: the user field (default user)"},
 		{0, "item", CLI_STR, &xo.item, "FIELD", "recommenders: the item field (default item)"},
 		{0, "weight", CLI_STR, &xo.weight, "FIELD", "recommenders: the weight field, a number > 0 (default weight; 1 when absent)"},
+		{0, "follow", CLI_FLAG, &follow, NULL, "recommenders: learn from a live stream, publishing -o again and again"},
+		{0, "window", CLI_STR, &window, "DURATION", "--follow: learn from the last DURATION of the stream (24h, 90m)"},
+		{0, "half-life", CLI_STR, &half_life, "DURATION", "--follow: weigh interactions down by half every DURATION"},
+		{0, "publish-every", CLI_LIST, &every, "N|DURATION", "--follow: write the model after N records or DURATION (default 60s)"},
+		{0, "time", CLI_STR, &time_field, "FIELD", "--follow: the time field, Unix seconds or a date (default time)"},
+		{0, "state", CLI_STR, &state, "FILE", "--follow: keep the window in FILE, to go on from after a restart"},
+		{0, "max-interactions", CLI_SIZE, &max_events, "N", "--follow: keep at most N interactions, the oldest leave first"},
 		{0, "merge", CLI_FLAG, &merge, NULL, "combine the models given as arguments into -o"},
 		{0, "show", CLI_STR, &show, "MODEL", "print a model's meta and top features per label"},
 		{0, "names", CLI_STR, &names, "FILE", "--show: the feature names pea vectorize --names wrote"},
 		{0, "top", CLI_INT, &top, "K", "--show: features per label (default 20)"},
+		{0, "mpi", CLI_FLAG, &mpi, NULL, "train on the ranks of mpirun or srun, each reading its own part (FILE with %r, or its frames)"},
+		{0, "sign", CLI_STR, &sign_key, "KEY", "sign the model written with this secret key (pea keygen)"},
+		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),
 		CLI_END,
@@ -127,22 +200,43 @@ int main(int argc, char **argv)
 		"  maxpoolK[:sS]  avgpoolK[:sS]  fc:N  relu  bn  dropout:P\n"
 		"ending with fc, whose width is the number of labels.\n\n"
 		"Recommenders (--algo pop, knn, als, bpr, ease) learn from interactions:\n"
-		"records with `user`, `item` and an optional `weight` (implicit feedback).",
+		"records with `user`, `item` and an optional `weight` (implicit feedback).\n"
+		"With --follow they learn from a live stream (`items`, a list, where a\n"
+		"record has no `item`, as pea scrape --follow writes them): the\n"
+		"co-occurrences of a sliding --window or with a --half-life, a fresh model\n"
+		"written over -o every --publish-every, that pea recommend --reload picks up.\n\n"
+		"--mpi (under mpirun or srun): each rank reads the files whose names have %r\n"
+		"replaced by its rank, or else every Nth frame of the files named; the ranks\n"
+		"combine counts (nb), weights (logreg, svm) or gradients (mlp, cnn) as they\n"
+		"train, and rank 0 writes the model.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
 		"    pea train --algo cnn --net 'conv3x3:32,relu,maxpool2,fc:128,relu,fc' -o fashion.model\n"
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
+		"  mpirun -np 4 pea-train --mpi -j 1 -o spam.model 'part-%r.pea'\n"
 		"  pea train --show spam.model --top 10\n"
-		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model",
+		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model\n"
+		"  pea scrape --follow URL | pea train --algo knn --follow --window 24h -o live.model",
 		0, -1,
 	};
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	msrc_configure(&ms);
+	if (sign_key) {
+		if (show)
+			die_usage("--sign goes with a model written, not --show");
+		uint8_t sk[SIGN_SK];
+		struct pea_err e;
+		if (key_load_secret(sign_key, sk, &e))
+			die("%s", e.msg);
+		sign_all_with(sk);
+		sodium_memzero(sk, sizeof sk);
+	}
 	if (show) {
-		if (nargs || out || merge)
+		if (nargs || out || merge || mpi)
 			die_usage("--show takes one model and nothing else");
 		if (cf_is_recommender(show)) {
 			struct cfm *m = open_recommender(show);
@@ -173,6 +267,8 @@ int main(int argc, char **argv)
 	}
 	if (!out)
 		die_usage("-o MODEL is required");
+	if (mpi && merge)
+		die_usage("--merge combines model files on one process: no --mpi");
 	if (merge) {
 		if (nargs < 1)
 			die_usage("--merge needs the models to combine");
@@ -199,7 +295,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const struct cf_algo *ca = cf_find(algo);
+	if (!(ca && follow) && (window || half_life || every.n || time_field || max_events || state))
+		die_usage("--%s needs --follow and a recommender", window ? "window" : half_life ? "half-life"
+			  : every.n ? "publish-every" : time_field ? "time" : max_events ? "max-interactions" : "state");
+	if (follow && !ca)
+		die_usage("--follow trains recommenders (--algo %s)", cf_names());
 	if (ca) {
+		if (mpi)
+			die_usage("--mpi trains nb, logreg, svm, mlp and cnn; --algo %s trains on one process", algo);
 		if (epochs || holdout > 0 || balanced || field || checkpoint)
 			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
 				  : holdout > 0 ? "--holdout means nothing to a recommender (split with pea split)"
@@ -208,6 +311,20 @@ int main(int argc, char **argv)
 				  : "--field means nothing to a recommender (it takes --user, --item and --weight)");
 		xo.threads = cli_threads(threads);
 		xo.quiet = quiet;
+		if (follow) {
+			struct cfl_opts fo = {.p = &cp, .ap = &ap, .time = time_field, .max_events = max_events,
+					      .state = state, .seed = (uint64_t)seed, .out = out};
+			if (window && half_life)
+				die_usage("--window and --half-life are two ways to forget: give one");
+			if ((window && parse_duration(window, &fo.window)) || (half_life && parse_duration(half_life, &fo.half_life)))
+				die_usage("--%s takes a duration above 0 (24h, 90m, 600s), not '%s'", window ? "window" : "half-life",
+					  window ? window : half_life);
+			if (init)
+				die_usage("--follow continues from the models it publishes itself, not from --init");
+			follow_recommender(ca, args, nargs, &xo, &fo, &every);
+			free(args);
+			return 0;
+		}
 		train_recommender(ca, args, nargs, &xo, init, &cp, &ap, (uint64_t)seed, out);
 		free(args);
 		return 0;
@@ -222,35 +339,70 @@ int main(int argc, char **argv)
 		die_usage("--holdout must be at least 0 and below 1");
 	if (epochs < 0 || epochs > 1000000 || patience < 0)
 		die_usage("--epochs must be between 1 and 1000000, --patience at least 0");
+	struct in_opts io = {0};
+	char **renamed = NULL;
+	if (mpi) {
+		if (!nargs)
+			die_usage("--mpi reads files (each rank its own, or its frames of shared ones), not standard input");
+		dist_init(&argc, &argv);
+		/* FILE with %r: the rank's own; otherwise the ranks share the frames */
+		int own = 0;
+		for (int i = 0; i < nargs; i++)
+			own |= strstr(args[i], "%r") != NULL;
+		if (own) {
+			renamed = xcalloc((size_t)nargs, sizeof *renamed);
+			for (int i = 0; i < nargs; i++)
+				args[i] = renamed[i] = rank_name(args[i], dist_rank());
+		}
+		if (!own) {
+			io.stripe = (uint32_t)dist_rank();
+			io.nstripes = (uint32_t)dist_size();
+		}
+	}
+	/* progress and figures come from rank 0 only */
+	int talk = !quiet && dist_rank() == 0;
 	struct amodel *im = init ? open_model(init) : NULL;
-	int nt = cli_threads(threads);
-	struct ds_opts dso = {field, 1, holdout, (uint64_t)seed, nt, quiet};
+	int nt = dist_threads(threads);
+	struct ds_opts dso = {field, 1, holdout, (uint64_t)seed, nt, !talk};
 	struct dataset *train, *valid;
 	double t0 = now_sec();
-	pea_in *in = in_open(args, nargs, NULL);
+	pea_in *in = in_open(args, nargs, &io);
 	ds_load(in, &dso, &train, &valid);
 	in_close(in);
 	double t1 = now_sec();
-	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, quiet, (uint64_t)seed, holdout, checkpoint};
+	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, !talk, (uint64_t)seed, holdout, checkpoint};
 	struct pea_err e;
 	struct amodel *m = learn_fit(a, train, valid, im, &lo, &e);
 	if (!m)
 		die("%s", e.msg);
-	am_save(m, out);
-	if (!quiet) {
+	double t2 = now_sec();
+	if (dist_rank() == 0)
+		am_save(m, out);
+	if (talk) {
 		note("%llu records (%.1f MB compressed), %d labels, %u features, read in %.2f s; %s trained in %.2f s; wrote %s",
-		     (unsigned long long)ds_nrec(train), ds_bytes(train) / 1e6, m->nlabels, m->dim, t1 - t0, a->name,
-		     now_sec() - t1, out);
-		if (valid && ds_nrec(valid)) {
-			double loss, acc;
-			learn_score(m, valid, nt, &loss, &acc);
-			note("validation: %llu records, loss %.6f, accuracy %.2f%%", (unsigned long long)ds_nrec(valid),
-			     loss, 100 * acc);
-		}
+		     (unsigned long long)m->nrec - (im ? im->nrec : 0), ds_bytes(train) / 1e6, m->nlabels, m->dim, t1 - t0,
+		     a->name, t2 - t1, out);
+		if (dist_size() > 1)
+			note("%d ranks: %.2f s of the training in sums between them, %.1f MB sent by rank 0", dist_size(),
+			     dist_seconds(), dist_bytes() / 1e6);
+	}
+	/* every rank takes part in the validation figures (they are sums) */
+	uint64_t nvalid = valid ? ds_nrec(valid) : 0;
+	dist_sum_u64(&nvalid, 1);
+	if (!quiet && nvalid) {
+		double loss, acc;
+		learn_score(m, valid, nt, &loss, &acc);
+		if (talk)
+			note("validation: %llu records, loss %.6f, accuracy %.2f%%", (unsigned long long)nvalid, loss,
+			     100 * acc);
 	}
 	am_free(m);
 	am_free(im);
 	ds_free(train);
+	for (int i = 0; renamed && i < nargs; i++)
+		free(renamed[i]);
+	free(renamed);
 	free(args);
+	dist_finish();
 	return 0;
 }

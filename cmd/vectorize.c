@@ -5,6 +5,7 @@
  * vectorizes with the model just written.  Files are simply read again; a
  * pipe is copied into a temporary file during the first pass, so that
  * `... | pea vectorize --fit v.model | pea train` works in one pipeline. */
+#include "msrc.h"
 #include "pmap.h"
 #include "vec.h"
 
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
 	double k1 = -1, b = -1, min_df = -1, max_df = -1;
 	int quiet = 0, vocab = 0, unsig = 0, sublinear = 0, fit_only = 0;
 	const char *weight = NULL, *norm = NULL, *fit = NULL, *model = NULL, *names = NULL, *showf = NULL;
+	struct msrc_opts ms = {0};
 	const struct cli_opt opts[] = {
 		{'f', "field", CLI_LIST, &fields, "NAME", "a token field (repeatable, one namespace each; default tokens)"},
 		{0, "numeric", CLI_LIST, &numeric, "A,B,...", "numeric or dense fields that become features too"},
@@ -202,7 +204,8 @@ int main(int argc, char **argv)
 		{0, "max-features", CLI_INT, &max_features, "N", "vocabulary: keep the N most frequent terms"},
 		{0, "fit", CLI_STR, &fit, "FILE", "learn document frequencies (and a vocabulary) into FILE"},
 		{0, "fit-only", CLI_FLAG, &fit_only, NULL, "with --fit: write the model, no records"},
-		{'m', "model", CLI_STR, &model, "FILE", "apply a vectorizer model (written by --fit)"},
+		{'m', "model", CLI_STR, &model, "MODEL", "apply a vectorizer model (written by --fit; a file or URL)"},
+		CLI_OPTS_MODEL_SOURCE(ms),
 		{0, "names", CLI_STR, &names, "FILE", "write which tokens make each feature to FILE"},
 		{0, "names-per", CLI_INT, &per, "N", "at most N names a feature, most frequent first (default 8)"},
 		{0, "show", CLI_STR, &showf, "FILE", "print a vectorizer model or names file and exit"},
@@ -226,6 +229,7 @@ int main(int argc, char **argv)
 	char **args;
 	int nargs;
 	cli_parse(&cmd, argc, argv, &args, &nargs);
+	msrc_configure(&ms);
 	if (showf) {
 		struct buf out = BUF_INIT;
 		vec_show(showf, &out);

@@ -120,6 +120,11 @@ struct algo {
 	 * algorithms whose cost falls when records are batched (networks) */
 	void (*predict_batch)(const struct amodel *m, const struct ds_x *x, int n, double *probs);
 	int (*merge)(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
+	/* optional: training on several ranks (dist.h).  Called on every rank
+	 * after each epoch, it combines the ranks' states with the collective
+	 * steps of dist.h so that every rank holds the same model; without it
+	 * the algorithm trains on one rank only */
+	void (*sync)(void *st, const struct fit *f);
 	/* the k heaviest features for a label, heaviest first (dir 1), or its
 	 * k most negative ones with their weights negated (dir -1), only those
 	 * above 0 either way; returns how many */

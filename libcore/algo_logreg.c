@@ -14,6 +14,7 @@
  * data each thread owns whole columns (labels are independent there),
  * which also gives the same bytes.  Binary and softmax training run on one
  * thread. */
+#include "dist.h"
 #include "linear.h"
 #include "rng.h"
 
@@ -304,6 +305,51 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
 	return 0;
 }
 
+/* Several ranks: after each epoch (iterative parameter mixing) the ranks'
+ * weights are averaged.  With per-coordinate rates (AdaGrad, FTRL) each
+ * coordinate is weighted by the squared gradients that moved it on each
+ * rank, so a feature only one rank has seen keeps what that rank learned
+ * (as Vowpal Wabbit's AllReduce does), and the squared gradients become
+ * their mean; with a global rate the weights are weighted by records.
+ * FTRL mixes its z, from which the weights follow. */
+#define MIX_PIECE ((size_t)1 << 20)
+static void lr_sync(void *st, const struct fit *f)
+{
+	struct lr *s = st;
+	size_t n = xmul((size_t)s->dim + 1, s->ncol);
+	/* the mixed value of a cell: z for FTRL, else the weight */
+	uint32_t S = s->S, xi = s->ftrl ? 2 : 0;
+	int byg = s->ftrl || s->sched == S_ADAGRAD;
+	double share = (double)ds_nrec(f->train), all = share, R = dist_size();
+	dist_sum_f64(&all, 1);
+	share = all > 0 ? share / all : 0;
+	double *v = xmalloc(2 * (n < MIX_PIECE ? n : MIX_PIECE) * sizeof *v);
+	for (size_t at = 0; at < n; at += MIX_PIECE) {
+		size_t m = n - at < MIX_PIECE ? n - at : MIX_PIECE;
+		float *q = s->p + at * S;
+		for (size_t i = 0; i < m; i++) {
+			const float *c = q + i * S;
+			v[i] = byg ? (double)c[1] * c[xi] : share * c[xi];
+			v[m + i] = c[1];
+		}
+		dist_sum_f64(v, byg ? 2 * m : m);
+		for (size_t i = 0; i < m; i++) {
+			float *c = q + i * S;
+			if (!byg) {
+				c[0] = (float)v[i];
+				continue;
+			}
+			/* no rank has ever moved it: it is the same everywhere */
+			if (v[m + i] > 0)
+				c[xi] = (float)(v[i] / v[m + i]);
+			c[1] = (float)(v[m + i] / R);
+			if (s->ftrl)
+				c[0] = ftrl_w(s, c[2], c[1]);
+		}
+	}
+	free(v);
+}
+
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 {
 	struct lr *s = st;
@@ -352,6 +398,7 @@ const struct algo algo_logreg = {
 	.load = lin_algo_load,
 	.predict = lin_algo_predict,
 	.merge = lin_algo_merge,
+	.sync = lr_sync,
 	.top = lin_algo_top,
 	.release = lin_algo_release,
 };

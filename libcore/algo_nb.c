@@ -12,6 +12,7 @@
  *                 counts of every other label (Rennie et al. 2003)
  *   multi-label:  each label against its absence, a sigmoid per label.
  * Two labels become one column: the difference of the two scores. */
+#include "dist.h"
 #include "linear.h"
 
 #include <json-c/json.h>
@@ -101,7 +102,7 @@ static void nb_weights(struct nb *s, int nlabels)
 struct train {
 	struct nb m;
 	const struct fit *f;
-	int done;
+	int done, synced;
 };
 
 /* naive Bayes adds feature values up as counts: a negative one (signed
@@ -148,8 +149,9 @@ static void *nb_begin(struct fit *f)
 	t->m.balanced = f->balanced;
 	t->m.multilabel = f->multilabel;
 	double *own = nb_alloc(&t->m, f->dim, f->nlabels);
-	if (f->init) {
-		/* a warm start adds the new counts to the old ones */
+	if (f->init && dist_rank() == 0) {
+		/* a warm start adds the new counts to the old ones (once, on
+		 * rank 0, when the ranks' counts are to be added up) */
 		const struct nb *o = f->init->st;
 		int K = f->nlabels;
 		for (uint32_t j = 0; j < o->dim; j++) {
@@ -199,6 +201,18 @@ static int nb_epoch(void *st, const struct fit *f, int e, double *loss)
 		ds_visit(f->train, NULL, 0, 1, count_block, t); /* counting in record order */
 	t->done = 1;
 	return 1; /* counting is done in one pass */
+}
+
+/* several ranks: the counts add up, so every rank gets the counts of all
+ * the records (exactly those of one process when they are whole numbers) */
+static void nb_sync(void *st, const struct fit *f)
+{
+	struct train *t = st;
+	(void)f;
+	if (t->synced)
+		return;
+	dist_sum_f64(t->m.own, xmul(t->m.dim, (size_t)t->m.K) + t->m.dim + (size_t)t->m.K + 1);
+	t->synced = 1;
 }
 
 static void nb_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -330,6 +344,7 @@ const struct algo algo_nb = {
 	.load = nb_load,
 	.predict = lin_algo_predict,
 	.merge = nb_merge,
+	.sync = nb_sync,
 	.top = lin_algo_top,
 	.release = nb_release,
 };

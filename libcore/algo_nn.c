@@ -7,6 +7,7 @@
  * make slow); the model holds the spec in its meta and the parameters in
  * two sections used in place from the mapped file. */
 #include "algo.h"
+#include "dist.h"
 #include "nn.h"
 
 #include <json-c/json.h>
@@ -163,6 +164,18 @@ static void *nn_begin_kind(struct fit *f, int cnn)
 			  : o.augment > 8 ? "--augment must be between 0 and 8 pixels"
 			  : (o.augment || o.flip) && (h < 2 || w < 2) ? "--augment and --flip need images"
 								       : NULL;
+	/* several ranks: each computes its share of every batch (nn.h) */
+	uint64_t all = ds_nrec(f->train);
+	dist_sum_u64(&all, 1);
+	if (!bad && dist_size() > 1) {
+		int R = dist_size(), r = dist_rank();
+		o.share = o.batch / R + (r < o.batch % R);
+		o.steps = (size_t)((all + (uint64_t)o.batch - 1) / (uint64_t)o.batch);
+		bad = !f->dense ? "networks over sparse features train on one rank only (dense inputs train on several)"
+		      : o.batch < R ? "--batch must be at least the number of ranks"
+		      : !ds_nrec(f->train) ? "a rank has no records to train on"
+					   : NULL;
+	}
 	if (bad) {
 		snprintf(f->err, sizeof f->err, "%s", bad);
 		nn_free(s->n);
@@ -181,7 +194,7 @@ static void *nn_begin_kind(struct fit *f, int cnn)
 			s->w[r] = (float)f->cw[s->y[r]] * ds_weight(f->train, r);
 	}
 	s->d = (struct nn_data){(size_t)N, f->dense ? s->csr.val : NULL, s->csr.off, s->csr.idx, s->csr.val, s->y, s->w};
-	s->t = nn_trainer_new(s->n, &o, f->seed ^ 0x6e6e5f747261696eull);
+	s->t = nn_trainer_new(s->n, &o, (f->seed + 0x9e3779b97f4a7c15ull * (uint64_t)dist_rank()) ^ 0x6e6e5f747261696eull);
 	return s;
 }
 
@@ -195,6 +208,14 @@ static int nn_algo_epoch(void *st, const struct fit *f, int e, double *loss)
 	double acc;
 	*loss = nn_epoch(s->t, &s->d, e - 1, &acc, NULL, NULL);
 	return 0;
+}
+
+/* several ranks: nothing is left to combine after an epoch, since every
+ * update summed the ranks' gradients and every rank made it (nn.h) */
+static void nn_algo_sync(void *st, const struct fit *f)
+{
+	(void)st;
+	(void)f;
 }
 
 static struct nn *nn_copy(const struct nn *n)
@@ -385,7 +406,7 @@ static void nn_algo_release(struct amodel *m)
 		.name = STR, .summary = SUMMARY, .epochs = EPOCHS, .begin = BEGIN,               \
 		.epoch = nn_algo_epoch, .snapshot = nn_algo_snapshot, .end = nn_algo_end,             \
 		.settings = nn_algo_settings, .save = nn_algo_save, .load = nn_algo_load,             \
-		.predict = nn_algo_predict, .predict_batch = nn_algo_predict_batch, .merge = nn_algo_merge, .top = nn_algo_top,                \
+		.predict = nn_algo_predict, .predict_batch = nn_algo_predict_batch, .merge = nn_algo_merge, .sync = nn_algo_sync, .top = nn_algo_top,                \
 		.release = nn_algo_release,                                                            \
 	}
 

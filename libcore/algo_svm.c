@@ -17,6 +17,7 @@
  * Scores are margins; their probabilities are documented scores, not
  * calibrated: sigmoid(s) for two labels, a softmax of the per-label
  * margins otherwise. */
+#include "dist.h"
 #include "linear.h"
 #include "rng.h"
 
@@ -26,6 +27,7 @@
 
 struct prob {
 	double *w;   /* dim + 1: the bias last */
+	double *w0;  /* several ranks: w as the last sync left it */
 	double *a;   /* dual variables */
 	int8_t *y;   /* +1 / -1 */
 	double *up;  /* upper bound of each alpha (infinite for squared hinge) */
@@ -44,6 +46,7 @@ struct svm {
 	uint32_t dim, ncol;
 	int sq;
 	double cost, tol;
+	double sigma; /* several ranks: CoCoA+'s sigma' (1 on one process) */
 	struct prob *p;
 };
 
@@ -69,6 +72,7 @@ static void *svm_begin(struct fit *f)
 	s->tol = tol;
 	s->dim = f->dim;
 	s->ncol = lin_ncol(f->nlabels, f->multilabel);
+	s->sigma = dist_size();
 	ds_to_csr(f->train, f->threads, &s->X);
 	uint64_t n = s->X.n;
 	s->qd = xcalloc(n + 1, sizeof *s->qd);
@@ -128,6 +132,10 @@ static void *svm_begin(struct fit *f)
 				p->w[s->dim] = sg * o->b[k];
 			}
 		}
+		if (dist_size() > 1) {
+			p->w0 = xmalloc(((size_t)s->dim + 1) * sizeof *p->w0);
+			memcpy(p->w0, p->w, ((size_t)s->dim + 1) * sizeof *p->w0);
+		}
 	}
 	return s;
 }
@@ -183,11 +191,11 @@ static void pass(struct svm *s, struct prob *p)
 		pgmax = PG > pgmax ? PG : pgmax;
 		pgmin = PG < pgmin ? PG : pgmin;
 		if (fabs(PG) > 1e-12) {
-			double old = p->a[i], q = s->qd[i] + p->dii[i];
+			double old = p->a[i], q = s->qd[i] * s->sigma + p->dii[i];
 			double a = old - G / q;
 			a = a < 0 ? 0 : a > p->up[i] ? p->up[i] : a;
 			p->a[i] = a;
-			double d = (a - old) * yi;
+			double d = (a - old) * yi * s->sigma;
 			if (x.idx)
 				for (uint32_t t = 0; t < x.n; t++)
 					p->w[x.idx[t]] += d * x.val[t];
@@ -231,6 +239,44 @@ static int svm_epoch(void *st, const struct fit *f, int e, double *loss)
 	return done;
 }
 
+/* Several ranks: CoCoA+ (Ma, Smith, Jaggi et al., ICML 2015) with adding.
+ * Each rank's pass solves its part of the dual as if its own moves
+ * counted sigma' = R times (the q and the w steps above), which keeps the
+ * sum of the ranks' moves safe; then every rank's dual variables stand and
+ * w becomes w0 plus the sum of the ranks' moves, so that w = sum alpha_i
+ * y_i x_i over all records and the dual objective rises.  A problem is
+ * solved when every rank finds it solved. */
+static void svm_sync(void *st, const struct fit *f)
+{
+	struct svm *s = st;
+	(void)f;
+	size_t D = (size_t)s->dim + 1;
+	double *d = xmalloc(D * sizeof *d);
+	uint64_t *open = xcalloc(s->ncol, sizeof *open);
+	for (uint32_t c = 0; c < s->ncol; c++) {
+		struct prob *p = &s->p[c];
+		for (size_t j = 0; j < D; j++)
+			d[j] = (p->w[j] - p->w0[j]) / s->sigma;
+		dist_sum_f64(d, D);
+		for (size_t j = 0; j < D; j++)
+			p->w[j] = p->w0[j] = p->w0[j] + d[j];
+		open[c] = !p->done;
+	}
+	dist_sum_u64(open, s->ncol);
+	for (uint32_t c = 0; c < s->ncol; c++) {
+		struct prob *p = &s->p[c];
+		if (open[c] && p->done) {
+			/* solved here, not everywhere: the others' moves may move it */
+			p->done = 0;
+			p->nactive = s->X.n;
+			p->pgmax = INFINITY;
+			p->pgmin = -INFINITY;
+		}
+	}
+	free(open);
+	free(d);
+}
+
 static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
 {
 	struct svm *s = st;
@@ -257,6 +303,7 @@ static void svm_end(void *st)
 		free(p->up);
 		free(p->dii);
 		free(p->active);
+		free(p->w0);
 	}
 	free(s->p);
 	free(s->qd);
@@ -285,6 +332,7 @@ const struct algo algo_svm = {
 	.load = lin_algo_load,
 	.predict = lin_algo_predict,
 	.merge = lin_algo_merge,
+	.sync = svm_sync,
 	.top = lin_algo_top,
 	.release = lin_algo_release,
 };

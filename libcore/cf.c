@@ -8,6 +8,7 @@
 #include "cf.h"
 #include "export.h"
 #include "hash.h"
+#include "msrc.h"
 #include "pmap.h"
 #include "rng.h"
 
@@ -426,7 +427,7 @@ static struct cfm *from_file(struct model *file, struct pea_err *e)
 
 struct cfm *cf_open(const char *path, struct pea_err *e)
 {
-	return from_file(model_open(path, e), e);
+	return from_file(msrc_open(path, e), e);
 }
 
 struct cfm *cf_from_bytes(const void *p, size_t n, struct pea_err *e)
@@ -448,7 +449,7 @@ void cf_close(struct cfm *m)
 int cf_is_recommender(const char *path)
 {
 	struct pea_err e;
-	struct model *f = model_open(path, &e);
+	struct model *f = msrc_open(path, &e);
 	if (!f)
 		return 0;
 	json_object *o = parse_meta(f, &e), *v;
@@ -836,36 +837,42 @@ int cf_rec_frame(void *arg, struct pmap_task *task, const pea_frame *in, pea_fb 
 		t->rval = xrealloc(t->rval, xmul(xmul(nrec, k), 4));
 		t->rn = xrealloc(t->rn, xmul(nrec, sizeof *t->rn));
 	}
-	/* Score and rank in batches.  When pmap runs this frame alone (one
-	 * frame in hand: a small input, or a large frame), the batches go to
-	 * every core; inside pmap's own parallel region they stay on this
-	 * thread.  Each record's result depends on it alone, so the output is
-	 * the same either way. */
+	/* Score and rank in batches, a frame of several batches on every
+	 * core.  Each record's result depends on it alone, so the output is
+	 * the same either way.  pmap's workers are threads of their own (not
+	 * an OpenMP team), so omp_in_parallel() cannot say whether other frames
+	 * are being scored beside this one: the inner team's threads score
+	 * into buffers of this call, never into another worker's cf_thread. */
 	uint32_t nbatch = (nrec + (uint32_t)batch - 1) / (uint32_t)batch;
-	int inner = omp_in_parallel() ? 1 : r->threads;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(inner)
-	for (uint32_t bi = 0; bi < nbatch; bi++) {
-		struct cf_thread *w = inner > 1 ? &r->th[omp_get_thread_num()] : t;
-		if ((size_t)batch * ni > w->scap) {
-			w->scap = (size_t)batch * ni;
-			free(w->s);
-			w->s = xmalloc(xmul(w->scap, 4));
-		}
-		uint32_t b0 = bi * (uint32_t)batch;
-		int nb = nrec - b0 < (uint32_t)batch ? (int)(nrec - b0) : batch;
-		m->algo->score(m, t->q + b0, nb, w->s);
-		for (int j = 0; j < nb; j++) {
-			const struct cf_query *q = &t->q[b0 + j];
-			float *s = w->s + (size_t)j * m->nitems;
-			if (!r->o.include_seen) {
-				if (q->fold)
-					mask(s, q->hist, q->nh);
-				if (q->user >= 0)
-					mask(s, m->sidx + m->soff[q->user], m->soff[q->user + 1] - m->soff[q->user]);
+	int inner = omp_in_parallel() || nbatch < 2 ? 1 : r->threads;
+	if ((size_t)batch * ni > t->scap) {
+		t->scap = (size_t)batch * ni;
+		free(t->s);
+		t->s = xmalloc(xmul(t->scap, 4));
+	}
+#pragma omp parallel num_threads(inner)
+	{
+		float *own = omp_get_thread_num() ? xmalloc(xmul((size_t)batch * ni, 4)) : t->s;
+#pragma omp for schedule(dynamic, 1)
+		for (uint32_t bi = 0; bi < nbatch; bi++) {
+			uint32_t b0 = bi * (uint32_t)batch;
+			int nb = nrec - b0 < (uint32_t)batch ? (int)(nrec - b0) : batch;
+			m->algo->score(m, t->q + b0, nb, own);
+			for (int j = 0; j < nb; j++) {
+				const struct cf_query *q = &t->q[b0 + j];
+				float *s = own + (size_t)j * m->nitems;
+				if (!r->o.include_seen) {
+					if (q->fold)
+						mask(s, q->hist, q->nh);
+					if (q->user >= 0)
+						mask(s, m->sidx + m->soff[q->user], m->soff[q->user + 1] - m->soff[q->user]);
+				}
+				size_t at = (size_t)(b0 + (uint32_t)j) * k;
+				t->rn[b0 + j] = cf_top(s, m->nitems, (int)k, t->rid + at, t->rval + at);
 			}
-			size_t at = (size_t)(b0 + (uint32_t)j) * k;
-			t->rn[b0 + j] = cf_top(s, m->nitems, (int)k, t->rid + at, t->rval + at);
 		}
+		if (own != t->s)
+			free(own);
 	}
 	int frecs = fb_xfield(out, "recs", PEA_STRLIST), fscores = fb_xfield(out, "scores", PEA_DENSE);
 	int fbec = r->o.explain ? fb_xfield(out, "because", PEA_JSON) : -1;

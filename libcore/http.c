@@ -47,6 +47,7 @@ struct job {
 	http_data_fn stream; /* NULL: the body is buffered */
 	char *auth, *auth_origin, *accept;
 	int stopped;	     /* the stream callback asked to stop */
+	int bounded;	     /* a stream with the limits of a buffered body */
 	char *etag, *lm;
 	int redirects, attempts, is_robots;
 	double not_before;
@@ -414,14 +415,15 @@ static void start(http_client *h, struct job *j)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
 	/* a stream lasts as long as the server keeps it open; TCP keepalive
 	 * finds a peer that went away without a word */
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, j->stream ? 0L : (long)(o->timeout * 1000));
-	if (j->stream) {
+	int endless = j->stream && !j->bounded;
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, endless ? 0L : (long)(o->timeout * 1000));
+	if (endless) {
 		curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 		curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 60L);
 		curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 20L);
 	}
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	if (!j->stream)
+	if (!endless)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(j->is_robots ? ROBOTS_MAX : o->max_body));
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
@@ -870,6 +872,7 @@ void http_add_req(http_client *h, const char *url, void *user, const struct http
 	j->lm = q->last_modified ? xstrdup(q->last_modified) : NULL;
 	j->accept = q->accept ? xstrdup(q->accept) : NULL;
 	j->stream = q->stream;
+	j->bounded = q->bounded;
 	char origin[1100];
 	if (q->auth && !url_origin(url, origin, sizeof origin)) {
 		j->auth = xstrdup(q->auth);

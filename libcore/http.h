@@ -100,6 +100,10 @@ struct http_req {
 	const char *auth;
 	const char *accept;	/* an Accept header value */
 	http_data_fn stream;	/* the body goes to this callback (see below) */
+	/* with stream: a download, not an event stream, so the total timeout
+	 * and max_body hold as for a buffered body (a Content-Length beyond
+	 * max_body is refused before any byte is read) */
+	int bounded;
 };
 void http_add_req(http_client *h, const char *url, void *user, const struct http_req *q);
 /* Queue a GET whose body goes to fn instead of being kept (the response

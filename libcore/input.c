@@ -30,6 +30,7 @@ struct pea_in {
 	uint64_t pos; /* file offset of rb.p[rpos] */
 	enum in_format fmt;
 	uint64_t frame_no, line_no;
+	uint64_t frames; /* over all the files, for stripes */
 	/* incremental search for the last record boundary in the window */
 	size_t scanned; /* bytes after rpos already scanned */
 	size_t cut;	/* bytes after rpos up to the last boundary, 0 if none */
@@ -367,6 +368,10 @@ static int next_frame(pea_in *in, struct pea_unit *u)
 		die("%s: frame %llu at byte %llu: %s", in->name, (unsigned long long)u->index,
 		    (unsigned long long)u->offset, e.msg);
 	consume(in, PEA_HDR_LEN);
+	if (in->o.nstripes > 1 && in->frames++ % in->o.nstripes != in->o.stripe) {
+		skip_payload(in, u);
+		return 2; /* another reader's frame */
+	}
 	if (in->o.headers_only)
 		return skip_payload(in, u);
 	size_t need = u->hdr.stored, have = in->rb.len - in->rpos;
@@ -485,7 +490,12 @@ void in_on_unit(pea_in *in, void (*fn)(void *ctx), void *ctx)
 int in_next(pea_in *in, struct pea_unit *u)
 {
 	while (in->fd >= 0) {
+		if (in->fmt != IN_PEA && in->o.nstripes > 1)
+			die("%s: only a file of pea frames can be shared by several readers (convert it with pea cat -o, "
+			    "or give each its own file)", in->name);
 		int r = in->fmt == IN_PEA ? next_frame(in, u) : next_text(in, u);
+		if (r == 2)
+			continue;
 		if (r) {
 			if (in->on_unit)
 				in->on_unit(in->on_unit_ctx);

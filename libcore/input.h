@@ -38,6 +38,11 @@ struct in_opts {
 	struct cli_list types;	/* NAME=TYPE: the type an importer gives a field */
 	size_t chunk;		/* bytes of text per unit (default 256 KiB) */
 	int headers_only;	/* frames: skip payloads (counting from headers) */
+	/* several readers sharing the input (ranks of dist.h): this one takes
+	 * the frames whose number, counted from 0 over all the files, is
+	 * `stripe` modulo `nstripes`, and seeks over the others; text formats
+	 * cannot be shared this way (0 or 1: every frame) */
+	uint32_t stripe, nstripes;
 };
 
 struct pea_unit {

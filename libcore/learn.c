@@ -2,6 +2,7 @@
  * task, and the per-block sums are added in block order, so the figures
  * (and the early stopping they drive) do not depend on the thread count. */
 #include "learn.h"
+#include "dist.h"
 #include "progress.h"
 
 #include <json-c/json.h>
@@ -70,14 +71,15 @@ void learn_score(const struct amodel *m, const struct dataset *ds, int threads, 
 			score_rec(m, pb[th], y, ny, &blk[b]);
 		}
 	}
-	struct score_acc t = {0, 0};
+	/* this rank's sums, then every rank's (dist.h) */
+	double t[3] = {0, 0, (double)ds_nrec(ds)};
 	for (size_t b = 0; b < nb; b++) {
-		t.loss += blk[b].loss;
-		t.correct += blk[b].correct;
+		t[0] += blk[b].loss;
+		t[1] += blk[b].correct;
 	}
-	uint64_t n = ds_nrec(ds);
-	*loss = n ? t.loss / (double)n : 0;
-	*acc = n ? t.correct / (double)n : 0;
+	dist_sum_f64(t, 3);
+	*loss = t[2] > 0 ? t[0] / t[2] : 0;
+	*acc = t[2] > 0 ? t[1] / t[2] : 0;
 	for (int i = 0; i < nt; i++) {
 		ds_cursor_free(cur[i]);
 		free(pb[i]);
@@ -214,12 +216,37 @@ static void merge_labels(struct dataset *ds, const struct amodel *init, int *map
 	free(all);
 }
 
+/* Several ranks (dist.h): after each epoch the algorithm combines their
+ * states; the loss becomes the mean over every rank's records, and training
+ * ends when it ends on every rank. */
+static int sync_ranks(const struct algo *a, void *st, const struct fit *f, double *loss, int done)
+{
+	if (dist_size() < 2)
+		return done;
+	a->sync(st, f);
+	double v[2] = {*loss * (double)ds_nrec(f->train), (double)ds_nrec(f->train)};
+	dist_sum_f64(v, 2);
+	*loss = v[1] > 0 ? v[0] / v[1] : 0;
+	return dist_all(done);
+}
+
 struct amodel *learn_fit(const struct algo *a, struct dataset *train, const struct dataset *valid,
 			 const struct amodel *init, const struct learn_opts *o, struct pea_err *e)
 {
 	struct fit f = {0};
 	int *map = NULL;
-	if (!ds_nrec(train)) {
+	/* on several ranks: every rank's labels, dimension and record count */
+	uint32_t dim;
+	uint64_t nrec, nvalid = valid ? ds_nrec(valid) : 0;
+	int multilabel;
+	if (dist_size() > 1 && !a->sync) {
+		err_set(e, "--algo %s cannot train on several ranks", a->name);
+		return NULL;
+	}
+	if (dist_agree(train, &dim, &nrec, &multilabel, e))
+		return NULL;
+	dist_sum_u64(&nvalid, 1);
+	if (!nrec) {
 		err_set(e, "no records to train on");
 		return NULL;
 	}
@@ -247,7 +274,7 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 		merge_labels(train, init, map);
 	}
 	f.train = train;
-	f.valid = valid && ds_nrec(valid) ? valid : NULL;
+	f.valid = valid && nvalid ? valid : NULL;
 	f.init = init;
 	f.init_map = map;
 	f.p = o->params;
@@ -256,13 +283,19 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 	f.balanced = o->balanced;
 	f.seed = o->seed;
 	f.nlabels = ds_nlabels(train);
-	f.multilabel = ds_multilabel(train) || (init && init->multilabel);
+	f.multilabel = multilabel || (init && init->multilabel);
 	f.dense = ds_dense(train);
-	f.dim = ds_dim(train);
+	f.dim = dim;
 	if (init && init->dim > f.dim)
 		f.dim = init->dim;
 	if (!f.multilabel && f.nlabels < 2) {
 		err_set(e, "the data has only one label ('%s'): nothing to tell apart", ds_label(train, 0));
+		free(map);
+		return NULL;
+	}
+	if (f.multilabel && f.valid && dist_size() > 1) {
+		err_set(e, "multi-label thresholds are tuned on one rank's validation records only: train multi-label "
+			   "models on several ranks without --holdout");
 		free(map);
 		return NULL;
 	}
@@ -280,6 +313,8 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 			uint32_t ny;
 			cw[ds_y(train, r, &ny)[0]] += 1;
 		}
+		dist_sum_f64(cw, (size_t)f.nlabels);
+		n = nrec;
 		for (int c = 0; c < f.nlabels; c++)
 			cw[c] = cw[c] > 0 ? (double)n / (f.nlabels * cw[c]) : 1;
 		f.cw = cw;
@@ -300,7 +335,8 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 	for (ep = 1; ep <= f.epochs; ep++) {
 		double loss = 0;
 		int done = a->epoch(st, &f, ep, &loss);
-		seen += ds_nrec(train);
+		done = sync_ranks(a, st, &f, &loss, done);
+		seen += nrec;
 		if (f.valid) {
 			drop_part(cur);
 			a->snapshot(st, &f, cur);
@@ -321,7 +357,7 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 				break;
 			}
 		}
-		if (o->checkpoint) {
+		if (o->checkpoint && dist_rank() == 0) {
 			/* the model as it stands, written atomically: a run that is
 			 * stopped resumes from it with --init */
 			struct amodel *ck = shell(a, train, &f);
@@ -358,7 +394,7 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 	a->end(st);
 	if (f.multilabel)
 		tune_thresholds(cur, f.valid, f.threads);
-	cur->nrec = ds_nrec(train) + (init ? init->nrec : 0);
+	cur->nrec = nrec + (init ? init->nrec : 0);
 	json_object *s = json_object_new_object();
 	json_object_object_add(s, "epochs", json_object_new_int(ep > f.epochs ? f.epochs : ep));
 	json_object_object_add(s, "seed", json_object_new_int64((int64_t)o->seed));

@@ -191,7 +191,7 @@ void mw_write(struct model_writer *w, const char *path)
 struct model {
 	const uint8_t *p;
 	size_t n;
-	int mapped;
+	int mapped, owned; /* p is an mmap, or malloc'd (even for 0 bytes) */
 	int nsec;
 	struct section *s;
 	char digest[33];
@@ -292,6 +292,7 @@ struct model *model_from_bytes(const void *p, size_t n, struct pea_err *e)
 	memcpy(c, p, n);
 	m->p = c;
 	m->n = n;
+	m->owned = 1;
 	if (parse(m, e)) {
 		model_close(m);
 		return NULL;
@@ -305,7 +306,7 @@ void model_close(struct model *m)
 		return;
 	if (m->mapped)
 		munmap((void *)m->p, m->n);
-	else if (m->n)
+	else if (m->owned)
 		free((void *)m->p);
 	free(m->s);
 	free(m);

@@ -7,6 +7,7 @@
  * computes depends on which thread ran it. */
 #include "nn.h"
 #include "dense.h"
+#include "dist.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -1043,6 +1044,8 @@ struct nn_trainer {
 	uint32_t *tlist;
 	size_t ntouched;
 	size_t *perm, nperm;
+	size_t *rows;	     /* several ranks: this rank's share of a batch */
+	float *sg;	     /* several ranks: gradient, batch-norm sums, chunks */
 	uint64_t steps, *seeds;
 	int maxchunks;
 };
@@ -1086,6 +1089,10 @@ struct nn_trainer *nn_trainer_new(struct nn *n, const struct nn_opts *o, uint64_
 		t->touched = xcalloc(n->dim ? n->dim : 1, 1);
 		t->tlist = xmalloc((n->dim ? n->dim : 1) * sizeof(uint32_t));
 	}
+	if (t->o.share > 0) {
+		t->rows = xcalloc((size_t)t->o.share, sizeof *t->rows);
+		t->sg = xcalloc(t->ndense + n->nstate + 1, sizeof *t->sg);
+	}
 	return t;
 }
 
@@ -1114,6 +1121,8 @@ void nn_trainer_free(struct nn_trainer *t)
 	free(t->decay);
 	free(t->tlist);
 	free(t->perm);
+	free(t->rows);
+	free(t->sg);
 	free(t);
 }
 
@@ -1253,7 +1262,10 @@ static void run_chunk(struct nn_trainer *t, const struct nn_data *d, const size_
 		load_example(t, s, d, rows[lo + b], B, b, t->o.augment || t->o.flip);
 	forward(n, s, B, 1, t->cbn[c]);
 	int correct = 0;
-	t->closs[c] = softmax_loss(s->act[n->nl - 1], B, n->nout, s->y, s->w, (float)bs, s->probs, s->d0, &correct);
+	/* the gradient of the batch's mean loss; on several ranks the batch
+	 * is every rank's share */
+	float scale = (float)(t->o.share > 0 ? t->o.batch : bs);
+	t->closs[c] = softmax_loss(s->act[n->nl - 1], B, n->nout, s->y, s->w, scale, s->probs, s->d0, &correct);
 	t->ccorrect[c] = correct;
 	const float *sd = NULL;
 	backward(n, s, B, t->cg[c], &sd);
@@ -1284,6 +1296,41 @@ static void sparse_grad(struct nn_trainer *t, const struct nn_data *d, const siz
 	}
 }
 
+/* Several ranks: this rank's chunks summed in chunk order, then every
+ * rank's sums (dist.h, in rank order), then the update and the batch-norm
+ * statistics, the same on every rank. */
+static void shared_update(struct nn_trainer *t, int nc, float lr, float c1, float c2)
+{
+	struct nn *n = t->n;
+	size_t nd = t->ndense, ns = n->nstate;
+	float *sg = t->sg;
+#pragma omp parallel for schedule(static) num_threads(t->nth)
+	for (size_t k = 0; k < nd; k++) {
+		float g = t->cg[0][k];
+		for (int c = 1; c < nc; c++)
+			g += t->cg[c][k];
+		sg[k] = g;
+	}
+	for (size_t k = 0; k < ns; k++) {
+		float v = 0;
+		for (int c = 0; c < nc; c++)
+			v += t->cbn[c][k];
+		sg[nd + k] = v;
+	}
+	sg[nd + ns] = (float)nc;
+	dist_sum_f32(sg, nd + ns + 1);
+#pragma omp parallel for schedule(static) num_threads(t->nth)
+	for (size_t k = 0; k < nd; k++)
+		update(t, k, sg[k], lr, t->decay[k], c1, c2);
+	for (int i = 0; i < n->nl; i++) {
+		const struct nn_layer *l = &n->l[i];
+		if (l->kind != NN_BN)
+			continue;
+		for (size_t k = l->soff; k < l->soff + 2 * (size_t)l->oc; k++)
+			n->state[k] = (1 - BN_MOMENTUM) * n->state[k] + BN_MOMENTUM * (sg[nd + k] / sg[nd + ns]);
+	}
+}
+
 double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double *acc,
 		void (*prog)(void *ctx, size_t done), void *ctx)
 {
@@ -1301,7 +1348,8 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 		t->perm[i - 1] = t->perm[j];
 		t->perm[j] = x;
 	}
-	size_t nb = (d->n + t->o.batch - 1) / t->o.batch;
+	int shared = t->o.share > 0 && d->n > 0;
+	size_t nb = shared ? t->o.steps : (d->n + t->o.batch - 1) / t->o.batch;
 	double loss = 0;
 	uint64_t correct = 0;
 	uint64_t *seeds = t->seeds;
@@ -1309,7 +1357,14 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 		size_t start = bi * t->o.batch;
 		int bs = (int)(d->n - start < (size_t)t->o.batch ? d->n - start : (size_t)t->o.batch);
 		int nc = (bs + NN_CHUNK - 1) / NN_CHUNK;
-		const size_t *rows = t->perm + start;
+		const size_t *rows = shared ? t->rows : t->perm + start;
+		if (shared) {
+			/* this rank's share, its examples taken round and round */
+			bs = t->o.share;
+			nc = (bs + NN_CHUNK - 1) / NN_CHUNK;
+			for (int i = 0; i < bs; i++)
+				t->rows[i] = t->perm[(bi * (size_t)bs + (size_t)i) % d->n];
+		}
 		for (int c = 0; c < nc; c++)
 			seeds[c] = rng_next(&t->r);
 		float lr = (float)lr_at(t, epoch, bi, nb), c1, c2;
@@ -1324,9 +1379,11 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 			for (int c = 0; c < nc; c++)
 				run_chunk(t, d, rows, bs, c, seeds[c]);
 #pragma omp for schedule(static)
-			for (size_t k = 0; k < nblk; k++)
+			for (size_t k = 0; k < (shared ? 0 : nblk); k++)
 				dense_update(t, nc, k * 4096, (k + 1) * 4096 < nd ? (k + 1) * 4096 : nd, lr, c1, c2);
 		}
+		if (shared)
+			shared_update(t, nc, lr, c1, c2);
 		if (n->l[0].sparse_in) {
 			sparse_grad(t, d, rows, bs);
 			sparse_update(t, lr, c1, c2);
@@ -1336,7 +1393,7 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 			correct += (uint64_t)t->ccorrect[c];
 		}
 		/* running statistics: the chunks' mean, chunks in order */
-		for (int i = 0; i < n->nl; i++) {
+		for (int i = 0; i < (shared ? 0 : n->nl); i++) {
 			const struct nn_layer *l = &n->l[i];
 			if (l->kind != NN_BN)
 				continue;
@@ -1350,8 +1407,9 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 		if (prog)
 			prog(ctx, start + bs);
 	}
-	*acc = d->n ? (double)correct / d->n : 0;
-	return d->n ? loss / d->n : 0;
+	double seen = shared ? (double)nb * t->o.share : (double)d->n;
+	*acc = seen > 0 ? (double)correct / seen : 0;
+	return seen > 0 ? loss / seen : 0;
 }
 
 double nn_loss_grad(struct nn *n, const struct nn_data *d, float *grad)

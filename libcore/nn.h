@@ -89,6 +89,13 @@ struct nn_opts {
 	int flip;     /* random horizontal flips */
 	int threads;
 	int epochs;   /* for the schedule */
+	/* Several ranks (dist.h), dense inputs: this rank computes `share`
+	 * examples of every batch of `batch`, walking its own examples round
+	 * and round for `steps` batches an epoch, and the ranks' gradients are
+	 * summed before each update, so every rank makes the same one.  0: one
+	 * process. */
+	int share;
+	size_t steps;
 };
 
 struct nn_trainer;

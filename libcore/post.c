@@ -192,7 +192,9 @@ void post_record(pea_fb *fb, const struct post *p, const char *source)
 			put(fb, "lang", p->lang.p, p->lang.len, &tmp);
 		if (p->reshare.len)
 			put(fb, "reshare", p->reshare.p, p->reshare.len, &tmp);
-		if (p->reshare.len || p->nmentions || p->ntags) {
+		/* a post by someone is an interaction record even when it names
+		 * no item: an empty list says so (pea train --follow) */
+		if (p->author.len || p->reshare.len || p->nmentions || p->ntags) {
 			fb_list_begin(fb, fb_xfield(fb, "items", PEA_STRLIST), PEA_STRLIST);
 			if (p->reshare.len)
 				list_item(fb, "", buf_cstr((struct buf *)&p->reshare), &tmp);

@@ -2,6 +2,7 @@
  * model is opened only when the identity moved, and a file that failed is
  * not tried again until it changes once more. */
 #include "reload.h"
+#include "msrc.h"
 
 #include <sys/stat.h>
 
@@ -12,6 +13,8 @@ struct reload {
 	reload_free_fn free;
 	struct reload_id cur, bad; /* in use; last one that would not open */
 	uint64_t count;
+	int remote;	   /* a URL: checked every `every` seconds */
+	double every, next;
 };
 
 void reload_stat(const char *path, struct reload_id *id)
@@ -33,6 +36,16 @@ static int same(const struct reload_id *a, const struct reload_id *b)
 	       a->mtime_ns == b->mtime_ns;
 }
 
+/* the cached file a URL's model was just opened from */
+static void cached_stat(const char *url, struct reload_id *id)
+{
+	char *p = msrc_cached(url);
+	memset(id, 0, sizeof *id);
+	if (p)
+		reload_stat(p, id);
+	free(p);
+}
+
 struct reload *reload_new(const char *path, void *model, reload_open_fn open, reload_free_fn free, void *ctx)
 {
 	struct reload *r = xcalloc(1, sizeof *r);
@@ -41,8 +54,20 @@ struct reload *reload_new(const char *path, void *model, reload_open_fn open, re
 	r->open = open;
 	r->free = free;
 	r->ctx = ctx;
-	reload_stat(path, &r->cur);
+	if ((r->remote = msrc_is_url(path))) {
+		cached_stat(path, &r->cur);
+		r->every = 60;
+		r->next = now_sec() + r->every;
+	} else {
+		reload_stat(path, &r->cur);
+	}
 	return r;
+}
+
+void reload_set_interval(struct reload *r, double seconds)
+{
+	r->every = seconds;
+	r->next = now_sec() + seconds;
 }
 
 void *reload_model(const struct reload *r) { return r->model; }
@@ -51,17 +76,39 @@ uint64_t reload_count(const struct reload *r) { return r->count; }
 int reload_check(struct reload *r)
 {
 	struct reload_id id;
-	reload_stat(r->path, &id);
-	/* gone (between an unlink and a rename) or unchanged: keep serving */
-	if (!id.ok || same(&id, &r->cur) || same(&id, &r->bad))
-		return 0;
 	struct pea_err e;
+	char *cached = NULL;
+	if (r->remote) {
+		double now = now_sec();
+		if (now < r->next)
+			return 0;
+		r->next = now + r->every;
+		/* a failure here was said by msrc (stale-if-error), or is said now */
+		if (msrc_fetch(r->path, &cached, &e)) {
+			warning("%s: %s (the model in use goes on)", r->path, e.msg);
+			return 0;
+		}
+		reload_stat(cached, &id);
+	} else {
+		reload_stat(r->path, &id);
+	}
+	/* gone (between an unlink and a rename) or unchanged: keep serving */
+	if (!id.ok || same(&id, &r->cur) || same(&id, &r->bad)) {
+		free(cached);
+		return 0;
+	}
 	void *m = r->open(r->ctx, r->path, &e);
 	if (!m) {
 		warning("%s: the new model is not used: %s (the previous one goes on)", r->path, e.msg);
 		r->bad = id;
+		free(cached);
 		return 0;
 	}
+	if (cached) {
+		const char *base = strrchr(cached, '/');
+		note("%s: switched to the new model %.16s...", r->path, base ? base + 1 : cached);
+	}
+	free(cached);
 	r->free(r->model);
 	r->model = m;
 	r->cur = id;

@@ -8,13 +8,25 @@
  * caller's opener, and only then swaps it in.  A new file that does not
  * open is reported once and the old model stays, so no record is dropped
  * and none is served by half a model.  The opener is the caller's, so a
- * source of models other than a local file can reuse the same steps. */
+ * source of models other than a local file can reuse the same steps.
+ *
+ * A path that is an http(s) URL (msrc.h) is re-checked every few seconds
+ * (reload_set_interval) instead: the manifest is revalidated, a new model
+ * downloaded and verified into the cache, and the identity is that of the
+ * cached model file, so the same steps follow; the switch is printed on
+ * stderr. */
 #ifndef PEA_RELOAD_H
 #define PEA_RELOAD_H
 
 #include "err.h"
 
 #include <stdint.h>
+
+/* The options of a command that serves a model (cli.h); `every` defaults
+ * to 60 and goes to reload_set_interval. */
+#define CLI_OPTS_RELOAD(on, every) \
+	{0, "reload", CLI_FLAG, on, NULL, "use a new model as soon as it replaces MODEL (a URL: checked every --reload-every seconds)"}, \
+	{0, "reload-every", CLI_DBL, every, "SECONDS", "--reload of a URL: seconds between checks (default 60)"}
 
 /* Open and fully check a model; NULL with the reason in e. */
 typedef void *(*reload_open_fn)(void *ctx, const char *path, struct pea_err *e);
@@ -31,6 +43,9 @@ struct reload;
 /* `model` is the one already open from `path` (its identity is taken now). */
 struct reload *reload_new(const char *path, void *model, reload_open_fn open, reload_free_fn free,
 			  void *ctx);
+/* Seconds between two checks of a URL (default 60); local files are
+ * checked at every call. */
+void reload_set_interval(struct reload *r, double seconds);
 /* The model now in use. */
 void *reload_model(const struct reload *r);
 /* Call where no thread uses the model (in_on_unit's hook runs there,

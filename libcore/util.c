@@ -203,6 +203,24 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int parse_duration(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !(v > 0) || !isfinite(v))
+		return -1;
+	static const struct { const char *unit; double sec; } units[] = {
+		{"", 1}, {"s", 1}, {"ms", 1e-3}, {"m", 60}, {"h", 3600}, {"d", 86400},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (!strcmp(end, units[i].unit)) {
+			*out = v * units[i].sec;
+			return isfinite(*out) ? 0 : -1;
+		}
+	return -1;
+}
+
 /* Length of the valid UTF-8 sequence at p, or 0 if it is invalid. */
 static size_t utf8_seq(const uint8_t *p, size_t n)
 {

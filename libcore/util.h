@@ -144,6 +144,8 @@ int parse_f64(const char *s, double *out);
 int parse_range(const char *s, int *lo, int *hi);
 /* "64k", "10M", "2G": a byte count with an optional binary suffix */
 int parse_size(const char *s, uint64_t *out);
+/* "90", "90s", "500ms", "15m", "24h", "7d" to seconds (> 0, finite) */
+int parse_duration(const char *s, double *out);
 
 /* UTF-8 validity (RFC 3629: no surrogates, no overlongs, <= U+10FFFF). */
 int utf8_valid(const uint8_t *p, size_t n);

@@ -10,6 +10,7 @@
 #include "vec.h"
 #include "hash.h"
 #include "model.h"
+#include "msrc.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -468,7 +469,7 @@ static struct vec *vec_from_model(struct model *m, struct pea_err *e);
 
 struct vec *vec_load(const char *path, struct pea_err *e)
 {
-	struct model *m = model_open(path, e);
+	struct model *m = msrc_open(path, e);
 	return m ? vec_from_model(m, e) : NULL;
 }
 
@@ -1399,7 +1400,7 @@ const char *vec_names_get(const struct vec_names *n, uint32_t index, size_t *len
 void vec_show(const char *path, struct buf *out)
 {
 	struct pea_err e;
-	struct model *m = model_open(path, &e);
+	struct model *m = msrc_open(path, &e);
 	if (!m)
 		die("%s: %s", path, e.msg);
 	size_t n;

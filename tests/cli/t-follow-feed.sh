@@ -3,45 +3,10 @@
 # state file, broken XML, <ttl>, Retry-After, gzip.  127.0.0.1 only.
 . "$PEA_SRC/tests/cli/lib.sh"
 
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-if [ ! -x "$NGINX" ]; then
-	echo "1..0 # SKIP nginx is not installed (scripts/debian-packages lists nginx-light)"
-	exit 0
-fi
-chmod 755 "$TMP" # nginx's workers run as nobody when the test runs as root
-mkdir www logs
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > nginx.conf <<CONF
-daemon off;
-worker_processes 1;
-pid $TMP/logs/nginx.pid;
-error_log $TMP/logs/error.log;
-events { worker_connections 64; }
-http {
-	include /etc/nginx/mime.types;
-	log_format t '\$request_uri \$status inm=\$http_if_none_match ims=\$http_if_modified_since gz=\$gzip_ratio';
-	access_log $TMP/logs/access.log t;
-	client_body_temp_path $TMP/logs/body;
-	proxy_temp_path $TMP/logs/proxy;
-	fastcgi_temp_path $TMP/logs/fastcgi;
-	uwsgi_temp_path $TMP/logs/uwsgi;
-	scgi_temp_path $TMP/logs/scgi;
-	gzip on;
-	gzip_min_length 0;
-	gzip_types text/xml application/xml application/rss+xml application/atom+xml;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $TMP/www;
-		location = /busy.xml { add_header Retry-After 30 always; return 429; }
-	}
-}
-CONF
-"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" 2> logs/stderr &
-NGINX_PID=$!
-trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$TMP"' EXIT
-U="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do python3 -c "import urllib.request as u; u.urlopen('$U/robots.txt')" 2>/dev/null; \
-	[ -s logs/access.log ] && break; sleep 0.05; done
+. "$PEA_SRC/tests/cli/nginx.sh"
+nginx_start '$request_uri $status inm=$http_if_none_match ims=$http_if_modified_since gz=$gzip_ratio' \
+	'gzip on; gzip_min_length 0; gzip_types text/xml application/xml application/rss+xml application/atom+xml;' \
+	'location = /busy.xml { add_header Retry-After 30 always; return 429; }'
 
 # rss N...: an RSS 2.0 feed with items N... (newest first, as feeds list them)
 rss() {

@@ -20,6 +20,18 @@ t 'sign, then verify' '
 	pea sign --key k -o s2.model m.model
 	pea sign --verify k.pub s2.model > /dev/null
 '
+t 'train --sign signs the model it writes; --verify checks it wherever it is loaded' '
+	pea train --algo nb -q --sign k -o ts.model d.jsonl
+	pea sign --verify k.pub ts.model | grep -q "^ts.model: good signature by "
+	pea train --show ts.model --verify k.pub | grep -q "^digest [0-9a-f]\{32\}$"
+	pea import d.jsonl | pea classify -m ts.model --verify k.pub > /dev/null
+	nope pea train --show ts.model --verify other.pub 2> /dev/null
+	nope grep -q "$(cut -d" " -f2 k)" ts.model
+'
+t_err 'train --sign with a public key is refused' 1 "pea-train: k.pub: not a pea secret key file" \
+	pea train --algo nb -q --sign k.pub -o x.model d.jsonl
+t_err 'classify --verify refuses an unsigned model' 1 "pea-classify: m.model: the model is not signed (expected key *)" \
+	pea classify -m m.model --verify k.pub d.jsonl
 t_err 'an unsigned model is refused' 1 "pea-sign: m.model: the model is not signed (expected key *)" pea sign --verify k.pub m.model
 t_err 'a model signed by another key is refused' 1 "pea-sign: s.model: the model is signed by key *, not by *" pea sign --verify other.pub s.model
 cp s.model bad.model

@@ -47,6 +47,16 @@ int main(void)
 	ok(parse_size("64k", &sz) == 0 && sz == 65536, "parse_size 64k");
 	ok(parse_size("2G", &sz) == 0 && sz == 2ull << 30, "parse_size 2G");
 	ok(parse_size("-1", &sz) < 0 && parse_size("3X", &sz) < 0, "parse_size refuses junk");
+	double du;
+	ok(parse_duration("24h", &du) == 0 && du == 86400, "parse_duration 24h");
+	ok(parse_duration("90", &du) == 0 && du == 90, "parse_duration: seconds by default");
+	ok(parse_duration("1.5m", &du) == 0 && du == 90, "parse_duration 1.5m");
+	ok(parse_duration("250ms", &du) == 0 && du == 0.25, "parse_duration 250ms");
+	ok(parse_duration("7d", &du) == 0 && du == 7 * 86400, "parse_duration 7d");
+	ok(parse_duration("0s", &du) < 0 && parse_duration("-3h", &du) < 0 && parse_duration("3 h", &du) < 0 &&
+	   parse_duration("3w", &du) < 0 && parse_duration("", &du) < 0 && parse_duration("inf", &du) < 0 &&
+	   parse_duration("1e400s", &du) < 0,
+	   "parse_duration refuses zero, negatives, spaces, unknown units, infinities");
 	ok(parse_range("1-3", &lo, &hi) == 0 && lo == 1 && hi == 3, "range 1-3");
 	ok(parse_range("2", &lo, &hi) == 0 && lo == 2 && hi == 2, "range 2");
 	ok(parse_range("3-1", &lo, &hi) < 0, "range 3-1 refused");

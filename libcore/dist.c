@@ -1,0 +1,321 @@
+/* dist.c - see dist.h.  The MPI calls are all here, behind PEA_MPI; the
+ * build without MPI compiles the one-rank versions, which do nothing. */
+#include "dist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef PEA_MPI
+#include <mpi.h>
+#endif
+
+static int d_rank = 0, d_size = 1, d_on = 0;
+static double d_sec = 0;
+static uint64_t d_bytes = 0;
+
+int dist_available(void)
+{
+#ifdef PEA_MPI
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int dist_rank(void) { return d_rank; }
+int dist_size(void) { return d_size; }
+double dist_seconds(void) { return d_sec; }
+uint64_t dist_bytes(void) { return d_bytes; }
+
+int dist_threads(int64_t j)
+{
+	if (j > 0 || !d_on)
+		return cli_threads(j);
+	/* Open MPI and Slurm say how many ranks share this host */
+	const char *v = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+	if (!v)
+		v = getenv("SLURM_NTASKS_PER_NODE");
+	int64_t local = 0;
+	if (!v || parse_i64(v, &local) || local < 1)
+		local = 1;
+	int n = cli_threads(0) / (int)local;
+	return n > 0 ? n : 1;
+}
+
+#ifdef PEA_MPI
+
+static int d_done = 0; /* dist_finish() was called */
+
+/* An exit without dist_finish() is a failure (die() on this rank): take
+ * every rank down with it instead of leaving them blocked in a sum. */
+static void abort_others(void)
+{
+	int fin = 0;
+	if (d_on && !d_done && MPI_Finalized(&fin) == MPI_SUCCESS && !fin)
+		MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+static void check(int rc, const char *what)
+{
+	if (rc != MPI_SUCCESS) {
+		char s[MPI_MAX_ERROR_STRING];
+		int n = 0;
+		MPI_Error_string(rc, s, &n);
+		die("%s: %.*s", what, n, s);
+	}
+}
+
+void dist_init(int *argc, char ***argv)
+{
+	int prov;
+	if (d_on)
+		return;
+	/* worker threads never call MPI: only the main thread does */
+	check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &prov), "MPI_Init");
+	/* errors come back as codes, so that check() can say them in pea's words */
+	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+	MPI_Comm_rank(MPI_COMM_WORLD, &d_rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &d_size);
+	d_on = 1;
+	atexit(abort_others);
+}
+
+void dist_finish(void)
+{
+	if (!d_on || d_done)
+		return;
+	d_done = 1;
+	MPI_Finalize();
+}
+
+/* vectors are summed in pieces whose slices fit MPI's int counts */
+#define PIECE ((size_t)1 << 24)
+
+static void sum_ordered(void *v, size_t n, size_t esz, int f32)
+{
+	int N = d_size, r = d_rank;
+	MPI_Datatype T = f32 ? MPI_FLOAT : MPI_DOUBLE;
+	int *sc = xcalloc((size_t)N * 4, sizeof *sc), *sd = sc + N, *rc = sd + N, *rd = rc + N;
+	/* the largest slice of the first (largest) piece, from every rank */
+	size_t cap = (n < PIECE ? n : PIECE) / (size_t)N + 1;
+	uint8_t *tmp = xmalloc(xmul(cap * (size_t)N, esz));
+	double t0 = MPI_Wtime();
+	for (size_t at = 0; at < n; at += PIECE) {
+		size_t m = n - at < PIECE ? n - at : PIECE;
+		/* slice b is [m b / N, m (b + 1) / N) */
+		for (int b = 0; b < N; b++) {
+			size_t lo = m * (size_t)b / (size_t)N, hi = m * ((size_t)b + 1) / (size_t)N;
+			sc[b] = (int)(hi - lo);
+			sd[b] = (int)lo;
+		}
+		int mine = sc[r];
+		for (int b = 0; b < N; b++) {
+			rc[b] = mine;
+			rd[b] = b * mine;
+		}
+		uint8_t *base = (uint8_t *)v + at * esz;
+		check(MPI_Alltoallv(base, sc, sd, T, tmp, rc, rd, T, MPI_COMM_WORLD), "MPI_Alltoallv");
+		/* my slice: the ranks' copies added in rank order */
+		if (f32) {
+			float *dst = (float *)(void *)(base + (size_t)sd[r] * esz), *src = (float *)(void *)tmp;
+			for (int i = 0; i < mine; i++) {
+				float s = src[i];
+				for (int b = 1; b < N; b++)
+					s += src[(size_t)b * mine + i];
+				dst[i] = s;
+			}
+		} else {
+			double *dst = (double *)(void *)(base + (size_t)sd[r] * esz), *src = (double *)(void *)tmp;
+			for (int i = 0; i < mine; i++) {
+				double s = src[i];
+				for (int b = 1; b < N; b++)
+					s += src[(size_t)b * mine + i];
+				dst[i] = s;
+			}
+		}
+		check(MPI_Allgatherv(MPI_IN_PLACE, 0, T, base, sc, sd, T, MPI_COMM_WORLD), "MPI_Allgatherv");
+		d_bytes += 2 * (m - (size_t)mine) * esz;
+	}
+	d_sec += MPI_Wtime() - t0;
+	free(tmp);
+	free(sc);
+}
+
+void dist_sum_f64(double *v, size_t n)
+{
+	if (d_size > 1)
+		sum_ordered(v, n, sizeof *v, 0);
+}
+
+void dist_sum_f32(float *v, size_t n)
+{
+	if (d_size > 1)
+		sum_ordered(v, n, sizeof *v, 1);
+}
+
+static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
+{
+	if (d_size < 2)
+		return;
+	double t0 = MPI_Wtime();
+	for (size_t at = 0; at < n; at += PIECE) {
+		int m = (int)(n - at < PIECE ? n - at : PIECE);
+		check(MPI_Allreduce(MPI_IN_PLACE, v + at, m, MPI_UINT64_T, op, MPI_COMM_WORLD), "MPI_Allreduce");
+		d_bytes += (uint64_t)m * 8;
+	}
+	d_sec += MPI_Wtime() - t0;
+}
+
+void dist_sum_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_SUM); }
+void dist_max_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_MAX); }
+
+int dist_all(int x)
+{
+	uint64_t v = x ? 0 : 1;
+	dist_sum_u64(&v, 1);
+	return v == 0;
+}
+
+void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
+{
+	buf_reset(out);
+	if (d_size < 2) {
+		buf_add(out, p, n);
+		if (lens)
+			lens[0] = n;
+		return;
+	}
+	if (n > INT32_MAX)
+		die("%zu bytes are too many to gather from every rank", n);
+	int N = d_size, mine = (int)n;
+	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *off = cnt + N;
+	double t0 = MPI_Wtime();
+	check(MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
+	size_t tot = 0;
+	for (int b = 0; b < N; b++) {
+		if (tot + (size_t)cnt[b] > INT32_MAX)
+			die("the ranks' parts are too large to gather");
+		off[b] = (int)tot;
+		tot += (size_t)cnt[b];
+		if (lens)
+			lens[b] = (size_t)cnt[b];
+	}
+	uint8_t *dst = buf_grow(out, tot + 1);
+	check(MPI_Allgatherv(p, mine, MPI_BYTE, dst, cnt, off, MPI_BYTE, MPI_COMM_WORLD), "MPI_Allgatherv");
+	out->len = tot;
+	d_sec += MPI_Wtime() - t0;
+	d_bytes += tot - n;
+	free(cnt);
+}
+
+#else
+
+void dist_init(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	die("this pea was built without MPI (install libopenmpi-dev and run meson setup with -Dmpi=enabled)");
+}
+
+void dist_finish(void) {}
+void dist_sum_f64(double *v, size_t n) { (void)v, (void)n; }
+void dist_sum_f32(float *v, size_t n) { (void)v, (void)n; }
+void dist_sum_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
+void dist_max_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
+int dist_all(int x) { return x != 0; }
+
+void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
+{
+	buf_reset(out);
+	buf_add(out, p, n);
+	if (lens)
+		lens[0] = n;
+}
+
+#endif
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dist_agree(struct dataset *train, uint32_t *dim, uint64_t *nrec, int *multilabel, struct pea_err *e)
+{
+	uint64_t n = ds_nrec(train);
+	*dim = ds_dim(train);
+	*nrec = n;
+	*multilabel = ds_multilabel(train);
+	if (d_size < 2)
+		return 0;
+	/* what this rank knows, as one record of text: records, multi-label,
+	 * dense, dimension, feature space, then the labels, NUL after each */
+	struct buf me = BUF_INIT, all = BUF_INIT;
+	const char *fs = ds_fspace(train);
+	buf_addf(&me, "%llu %d %d %u %s", (unsigned long long)n, ds_multilabel(train), ds_dense(train),
+		 ds_dim(train), fs ? fs : "");
+	buf_addc(&me, 0);
+	for (int i = 0; i < ds_nlabels(train); i++) {
+		buf_adds(&me, ds_label(train, i));
+		buf_addc(&me, 0);
+	}
+	size_t *lens = xcalloc((size_t)d_size, sizeof *lens);
+	dist_gather(me.p, me.len, &all, lens);
+	char **names = NULL;
+	size_t nn = 0, at = 0;
+	int ret = 0, first = -1, dense0 = 0;
+	uint32_t ddim0 = 0;
+	const char *fs0 = "";
+	*nrec = 0;
+	*multilabel = 0;
+	*dim = 0;
+	for (int r = 0; r < d_size; r++) {
+		const char *p = (const char *)all.p + at, *end = p + lens[r];
+		unsigned long long rn;
+		int ml, dn, used = 0;
+		unsigned dm;
+		if (sscanf(p, "%llu %d %d %u %n", &rn, &ml, &dn, &dm, &used) != 4)
+			die("internal error: rank %d sent a malformed description", r);
+		const char *rfs = p + used;
+		*nrec += rn;
+		if (rn) {
+			*multilabel |= ml;
+			if (first < 0) {
+				first = r;
+				dense0 = dn;
+				ddim0 = dm;
+				fs0 = rfs;
+			} else if (!ret && dn != dense0) {
+				err_set(e, "rank %d has %s features, rank %d %s ones", first, dense0 ? "dense" : "sparse", r,
+					dn ? "dense" : "sparse");
+				ret = -1;
+			} else if (!ret && dn && dm != ddim0) {
+				err_set(e, "rank %d has dense vectors of %u values, rank %d of %u", first, ddim0, r, dm);
+				ret = -1;
+			} else if (!ret && strcmp(rfs, fs0)) {
+				err_set(e, "rank %d has the feature space '%s', rank %d '%s'", first, fs0, r, rfs);
+				ret = -1;
+			}
+			*dim = dm > *dim ? dm : *dim;
+		}
+		for (p += strlen(p) + 1; p < end; p += strlen(p) + 1) {
+			names = xrealloc(names, (nn + 1) * sizeof *names);
+			names[nn++] = (char *)p;
+		}
+		at += lens[r];
+	}
+	if (!ret) {
+		qsort(names, nn, sizeof *names, cmp_str);
+		size_t k = 0;
+		for (size_t i = 0; i < nn; i++)
+			if (!k || strcmp(names[k - 1], names[i]))
+				names[k++] = names[i];
+		ds_relabel(train, names, (int)k);
+	}
+	free(names);
+	free(lens);
+	buf_release(&me);
+	buf_release(&all);
+	return ret;
+}

@@ -1,0 +1,63 @@
+/* dist.h - training on several processes (ranks), possibly on several
+ * hosts, started by MPI (mpirun, srun): who we are, and the collective steps
+ * training needs, each taken by every rank together.
+ *
+ * pea grows no cluster manager and no protocol of its own: MPI starts the
+ * ranks and moves the bytes.  Without MPI (built without it, or run without
+ * --mpi) there is one rank and every step below does nothing, so callers
+ * never ask which case they are in.
+ *
+ * Sums are deterministic: each rank adds one slice of the vector over all
+ * ranks in rank order (a reduce-scatter), then every rank gathers the
+ * slices (an allgather).  That is the bandwidth of a ring allreduce, and
+ * unlike MPI_Allreduce, whose order of additions belongs to the library
+ * and may change with the hosts, the same ranks give the same bits on any
+ * hosts.  An error on one rank (die) aborts every rank, so no rank waits
+ * forever on a partner that is gone. */
+#ifndef PEA_DIST_H
+#define PEA_DIST_H
+
+#include "dataset.h"
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether pea was built with MPI. */
+int dist_available(void);
+/* Join the ranks (MPI_Init); dies when pea has no MPI.  Ranks other than 0
+ * are marked so that callers can keep them quiet. */
+void dist_init(int *argc, char ***argv);
+/* Leave cleanly (MPI_Finalize); call before a successful exit. */
+void dist_finish(void);
+int dist_rank(void);
+int dist_size(void);
+/* Worker threads for -j 0 (every core): the cores shared among the ranks
+ * that run on this host. */
+int dist_threads(int64_t j);
+
+/* Element-wise sums over the ranks, in place, the result on every rank. */
+void dist_sum_f64(double *v, size_t n);
+void dist_sum_f32(float *v, size_t n);
+/* exact: integers */
+void dist_sum_u64(uint64_t *v, size_t n);
+void dist_max_u64(uint64_t *v, size_t n);
+/* 1 when x is nonzero on every rank */
+int dist_all(int x);
+/* every rank's bytes, concatenated in rank order, into out (reset first);
+ * lens (dist_size() entries, may be NULL) gets each rank's length */
+void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens);
+
+/* Make the ranks' datasets one: the label tables become the sorted union
+ * of every rank's labels, and every rank must agree on dense or sparse
+ * features, the dimension of dense ones and the feature space.  *dim gets
+ * the largest sparse dimension of any rank, *nrec all records.  -1 with the
+ * reason in e when the ranks disagree (every rank returns it). */
+int dist_agree(struct dataset *train, uint32_t *dim, uint64_t *nrec, int *multilabel, struct pea_err *e);
+
+/* Time spent in the steps above and the bytes each rank sent, for the
+ * training summary. */
+double dist_seconds(void);
+uint64_t dist_bytes(void);
+
+#endif
