@@ -190,10 +190,78 @@ static void test_patches(void)
 	free(dx);
 }
 
+/* Inference folds batch norms into the layer before them and fuses the
+ * ReLU: its probabilities against the layers computed one by one, as
+ * written, with running statistics away from 0 and 1. */
+static void test_inference(void)
+{
+	struct pea_err e;
+	enum { C = 3, H = 4, W = 5, O = 4, F = C * H * W };
+	struct nn *n = nn_build("conv3x3:3:p1,bn,relu,fc:6,bn,relu,dropout:0.5,fc", 1, H, W, 0, 0, O, &e);
+	if (!ok(n != NULL, "builds the net of the inference check"))
+		return;
+	for (size_t k = 0; k < n->nparam; k++)
+		n->param[k] = (float)((rng_unit(&R) * 2 - 1) * 0.7);
+	for (int i = 0; i < n->nl; i++)
+		if (n->l[i].kind == NN_BN)
+			for (int c = 0; c < n->l[i].oc; c++) {
+				n->state[n->l[i].soff + c] = (float)(rng_unit(&R) - 0.5);
+				n->state[n->l[i].soff + n->l[i].oc + c] = (float)(0.2 + rng_unit(&R) * 2);
+			}
+	const struct nn_layer *cv = &n->l[0], *b1 = &n->l[1], *fc = &n->l[3], *b2 = &n->l[4], *out = &n->l[7];
+	const float *P = n->param, *S = n->state;
+	double worst = 0;
+	for (int t = 0; t < 8; t++) {
+		float x[H * W], p[O];
+		double a[F], h[6], z[O], sum = 0;
+		for (int k = 0; k < H * W; k++)
+			x[k] = (float)rng_unit(&R);
+		for (int c = 0; c < C; c++)
+			for (int yy = 0; yy < H; yy++)
+				for (int xx = 0; xx < W; xx++) {
+					double v = P[cv->boff + c];
+					for (int ky = 0; ky < 3; ky++)
+						for (int kx = 0; kx < 3; kx++) {
+							int sy = yy + ky - 1, sx = xx + kx - 1;
+							if (sy >= 0 && sy < H && sx >= 0 && sx < W)
+								v += P[cv->woff + c * 9 + ky * 3 + kx] * x[sy * W + sx];
+						}
+					v = (v - S[b1->soff + c]) / sqrt(S[b1->soff + C + c] + 1e-5) * P[b1->boff + c] +
+					    P[b1->boff + C + c];
+					a[(c * H + yy) * W + xx] = v > 0 ? v : 0;
+				}
+		for (int o = 0; o < 6; o++) {
+			double v = P[fc->boff + o];
+			for (int k = 0; k < F; k++)
+				v += P[fc->woff + o * F + k] * a[k];
+			v = (v - S[b2->soff + o]) / sqrt(S[b2->soff + 6 + o] + 1e-5) * P[b2->boff + o] + P[b2->boff + 6 + o];
+			h[o] = v > 0 ? v : 0;
+		}
+		for (int o = 0; o < O; o++) {
+			z[o] = P[out->boff + o];
+			for (int k = 0; k < 6; k++)
+				z[o] += P[out->woff + o * 6 + k] * h[k];
+		}
+		double mx = z[0];
+		for (int o = 1; o < O; o++)
+			mx = z[o] > mx ? z[o] : mx;
+		for (int o = 0; o < O; o++)
+			sum += exp(z[o] - mx);
+		nn_predict(n, x, NULL, NULL, 0, p);
+		for (int o = 0; o < O; o++) {
+			double d = fabs(p[o] - exp(z[o] - mx) / sum);
+			worst = d > worst ? d : worst;
+		}
+	}
+	ok(worst < 1e-5, "inference with folded batch norms equals the layers one by one (worst %.2g)", worst);
+	nn_free(n);
+}
+
 int main(void)
 {
 	rng_seed(&R, 42);
 	test_patches();
+	test_inference();
 	check_net("fc:7,relu,fc", 1, 3, 4, 0, 0);
 	check_net("conv3x3:4,relu,maxpool2,fc:5,relu,fc", 2, 7, 6, 0, 0);
 	check_net("conv3x3:3:s2:p1,bn,relu,avgpool2,fc", 1, 8, 8, 0, 0);
