@@ -83,6 +83,27 @@ nope() { if "$@"; then echo "unexpected success: $*"; return 1; fi; return 0; }
 # between N LO HI: LO < N < HI
 between() { if [ "$1" -gt "$2" ] && [ "$1" -lt "$3" ]; then return 0; fi; echo "$1 not in ($2, $3)"; return 1; }
 
+# wait_lines FILE N: until FILE has N lines (10 s at most), for commands
+# that run on in the background
+wait_lines() {
+	for _ in $(seq 200); do
+		if [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; then return 0; fi
+		sleep 0.05
+	done
+	echo "$1 has $(wc -l < "$1") lines, not $2"
+	return 1
+}
+
+# two_label_texts LABEL1 LABEL2 N: N JSON Lines records of two word sets,
+# labelled by the pair (models that tell them apart, for reload tests)
+two_label_texts() {
+	python3 -c 'import json, sys
+a, b, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for k in range(n):
+    w = "cheap pills casino prize" if k % 2 else "meeting lunch garden book"
+    print(json.dumps({"id": str(k), "text": "%s %d" % (w, k % 7), "label": b if k % 2 else a}))' "$@"
+}
+
 done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]

@@ -22,19 +22,12 @@ CUT_PID=$!
 trap 'nginx_stop; kill $CUT_PID 2>/dev/null; wait $CUT_PID 2>/dev/null; rm -rf "$TMP"' EXIT
 
 export XDG_CACHE_HOME="$TMP/cache"
-mk() { # LABEL1 LABEL2 N
-	python3 -c 'import json, sys
-a, b, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for k in range(n):
-    w = "cheap pills casino prize" if k % 2 else "meeting lunch garden book"
-    print(json.dumps({"id": str(k), "text": "%s %d" % (w, k % 7), "label": b if k % 2 else a}))' "$@"
-}
 pea keygen -o k > /dev/null
 pea keygen -o other > /dev/null
-mk a b 200 | pea tokenize | pea vectorize | pea train -q --sign k -o A.model
-mk c d 200 | pea tokenize | pea vectorize | pea train -q --sign k -o B.model
-mk e f 200 | pea tokenize | pea vectorize | pea train -q --sign k -o C.model
-mk x y 40 | pea tokenize | pea vectorize --binary > in.pea
+two_label_texts a b 200 | pea tokenize | pea vectorize | pea train -q --sign k -o A.model
+two_label_texts c d 200 | pea tokenize | pea vectorize | pea train -q --sign k -o B.model
+two_label_texts e f 200 | pea tokenize | pea vectorize | pea train -q --sign k -o C.model
+two_label_texts x y 40 | pea tokenize | pea vectorize --binary > in.pea
 sha() { sha256sum "$1" | cut -d" " -f1; }
 preds() { python3 -c 'import json, sys
 print(" ".join(sorted(set(json.loads(l)["pred"] for l in open(sys.argv[1])))))' "$1"; }
@@ -88,7 +81,7 @@ t 'train --show and vectorize -m take URLs too' '
 	pea train --show "$U/spam.json" | grep -q "^digest [0-9a-f]\{32\}$"
 	pea train --show "$U/spam.json" --offline > show.txt
 	pea train --show B.model | cmp - show.txt
-	mk a b 20 | pea tokenize > tok.pea
+	two_label_texts a b 20 | pea tokenize > tok.pea
 	pea vectorize --fit v.model --fit-only < tok.pea
 	pea publish v.model www > /dev/null
 	pea vectorize -m "$U/v.json" --json < tok.pea > v1.json
@@ -185,14 +178,6 @@ t_err 'a manifest with a bad sha256 is refused' 1 "pea-classify: $U/junk.json: n
 t_err 'only http(s) URLs' 1 "pea-classify: ftp://x/m.model: *" pea classify -m ftp://x/m.model < in.pea
 
 # --reload: a release made while classify runs is picked up between records
-wait_lines() {
-	for _ in $(seq 200); do
-		if [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; then return 0; fi
-		sleep 0.05
-	done
-	echo "$1 has $(wc -l < "$1") lines, not $2"
-	return 1
-}
 release live A.model
 t '--reload re-checks a manifest and switches to a new release, saying so' '
 	mkfifo fifo

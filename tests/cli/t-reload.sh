@@ -3,28 +3,11 @@
 # never drops a record.
 . "$PEA_SRC/tests/cli/lib.sh"
 
-# texts with two word sets; labels named by the argument pair
-mk() { # LABEL1 LABEL2 N
-	python3 -c 'import json, sys
-a, b, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for k in range(n):
-    w = "cheap pills casino prize" if k % 2 else "meeting lunch garden book"
-    print(json.dumps({"id": str(k), "text": "%s %d" % (w, k % 7), "label": b if k % 2 else a}))' "$@"
-}
-mk a b 200 | pea tokenize | pea vectorize | pea train -q -o A.model
-mk c d 200 | pea tokenize | pea vectorize | pea train -q -o B.model
-mk x y 40 | pea tokenize | pea vectorize --binary > burst.pea
+two_label_texts a b 200 | pea tokenize | pea vectorize | pea train -q -o A.model
+two_label_texts c d 200 | pea tokenize | pea vectorize | pea train -q -o B.model
+two_label_texts x y 40 | pea tokenize | pea vectorize --binary > burst.pea
 preds() { python3 -c 'import json, sys
 print(" ".join(sorted(set(json.loads(l)["pred"] for l in open(sys.argv[1]).readlines()[int(sys.argv[2]):int(sys.argv[3])]))))' "$@"; }
-# wait_lines FILE N
-wait_lines() {
-	for _ in $(seq 200); do
-		if [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; then return 0; fi
-		sleep 0.05
-	done
-	echo "$1 has $(wc -l < "$1") lines, not $2"
-	return 1
-}
 
 t 'a model written over the file is used from the next record on' '
 	cp A.model m.model
@@ -61,7 +44,7 @@ t 'a damaged new model is refused once, the old one goes on' '
 	test "$(preds o2.json 0 120)" = "a b"
 	test "$(wc -l < e2)" = 1
 	grep -q "^pea-classify: warning: m.model: the new model is not used: .*(the previous one goes on)$" e2'
-mk e f 200 | pea tokenize | pea vectorize --bits 12 | pea train -q -o C.model
+two_label_texts e f 200 | pea tokenize | pea vectorize --bits 12 | pea train -q -o C.model
 t 'a new model in another feature space is refused, the old one goes on' '
 	cp A.model m.model
 	mkfifo in4
