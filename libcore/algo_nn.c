@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#define CNN_NET "conv3x3:32:p1,bn,relu,maxpool2,conv3x3:64:p1,bn,relu,maxpool2,fc:256,relu,dropout:0.3,fc"
+#define CNN_NET "conv3x3:64:p1,bn,relu,maxpool2,conv3x3:128:p1,bn,relu,maxpool2,fc:256,relu,dropout:0.3,fc"
 #define MLP_NET "fc:256,relu,fc:128,relu,fc"
 #define MLP_SPARSE_NET "fc:64,relu,fc"
 

@@ -21,7 +21,7 @@ t 'so does an MLP, and the default networks build' '
 	test "$(acc mlp.model)" = "100.00%"
 	pea train -q --algo cnn --epochs 1 --shape 1x8x8 --net "conv3x3:8,bn,relu,avgpool2,fc:16,relu,dropout:0.3,fc" -o bn.model quad.pea
 	pea train -q --algo cnn --epochs 1 -o default.model quad.pea
-	pea train --show default.model | grep -q "\"net\": \"conv3x3:32:p1,bn,relu,maxpool2"
+	pea train --show default.model | grep -q "\"net\": \"conv3x3:64:p1,bn,relu,maxpool2,conv3x3:128"
 '
 t 'the same seed gives the same model file at 1, 2 and 3 threads' '
 	train --algo cnn --net "conv3x3:4,bn,relu,maxpool2,fc:8,relu,dropout:0.2,fc" --augment 1 --seed 7 -j 1 -o a.model quad.pea
