@@ -112,6 +112,29 @@ static int check_input(struct ctx *c, struct pmap_task *t, uint32_t r, const pea
 	return 0;
 }
 
+/* the fields of a frame a prediction reads: features (or --field), dense,
+ * fspace and shape; -1 where the frame has none */
+struct in_fields {
+	int x, dense, fspace, shape;
+};
+
+/* Record r's input, checked against the model, as the learners take it. */
+static int record_input(struct ctx *c, struct pmap_task *t, const pea_frame *in, uint32_t r,
+			const struct in_fields *f, struct ds_x *dx)
+{
+	const pea_val *x = f->x >= 0 ? frame_get(in, r, f->x) : NULL;
+	if (!x && f->dense >= 0)
+		x = frame_get(in, r, f->dense);
+	if (!x)
+		return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
+				: pmap_fail(t, r, "no 'features' or 'dense' field");
+	if (check_input(c, t, r, x, f->fspace >= 0 ? frame_get(in, r, f->fspace) : NULL,
+			f->shape >= 0 ? frame_get(in, r, f->shape) : NULL))
+		return -1;
+	*dx = (struct ds_x){x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
+	return 0;
+}
+
 static int cmp_desc(const void *a, const void *b, void *arg)
 {
 	const double *p = arg;
@@ -126,8 +149,10 @@ static int classify(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 	struct ctx *c = arg;
 	const struct amodel *m = c->m;
 	struct scratch *s = &c->s[pmap_thread(t)];
-	int fx = c->field ? frame_field(in, c->field) : frame_field(in, "features");
-	int fd = c->field ? -1 : frame_field(in, "dense"), fs = frame_field(in, "fspace"), fsh = frame_field(in, "shape");
+	const struct in_fields f = {
+		c->field ? frame_field(in, c->field) : frame_field(in, "features"),
+		c->field ? -1 : frame_field(in, "dense"), frame_field(in, "fspace"), frame_field(in, "shape"),
+	};
 	uint32_t nf = frame_nfields(in);
 	if (nf > s->nskip) {
 		s->nskip = nf;
@@ -148,32 +173,18 @@ static int classify(void *arg, struct pmap_task *t, const pea_frame *in, pea_fb 
 			s->xs = xrealloc(s->xs, nrec * sizeof *s->xs);
 			s->pb = xrealloc(s->pb, xmul(nrec, (size_t)K) * sizeof *s->pb);
 		}
-		for (uint32_t r = 0; r < nrec; r++) {
-			const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
-			if (!x && fd >= 0)
-				x = frame_get(in, r, fd);
-			if (!x)
-				return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
-						: pmap_fail(t, r, "no 'features' or 'dense' field");
-			if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
+		for (uint32_t r = 0; r < nrec; r++)
+			if (record_input(c, t, in, r, &f, &s->xs[r]))
 				return -1;
-			s->xs[r] = (struct ds_x){x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
-		}
 		m->algo->predict_batch(m, s->xs, (int)nrec, s->pb);
 	}
 	for (uint32_t r = 0; r < nrec; r++) {
 		if (m->algo->predict_batch) {
 			memcpy(s->p, s->pb + (size_t)r * K, (size_t)K * sizeof *s->p);
 		} else {
-			const pea_val *x = fx >= 0 ? frame_get(in, r, fx) : NULL;
-			if (!x && fd >= 0)
-				x = frame_get(in, r, fd);
-			if (!x)
-				return c->field ? pmap_fail(t, r, "no '%s' field", c->field)
-						: pmap_fail(t, r, "no 'features' or 'dense' field");
-			if (check_input(c, t, r, x, fs >= 0 ? frame_get(in, r, fs) : NULL, fsh >= 0 ? frame_get(in, r, fsh) : NULL))
+			struct ds_x dx;
+			if (record_input(c, t, in, r, &f, &dx))
 				return -1;
-			struct ds_x dx = {x->type == PEA_SPARSE ? val_idx(x) : NULL, val_fval(x), x->n};
 			m->algo->predict(m, &dx, s->p);
 		}
 		int best = 0;
