@@ -28,7 +28,7 @@ bench_install() {
 	echo "bench: installing$missing" >&2
 	SUDO=""
 	[ "$(id -u)" = 0 ] || SUDO=sudo
-	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing >/dev/null
 }
 
 measure() {
