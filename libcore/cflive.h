@@ -24,7 +24,9 @@
  * a record per post) keeps the events that may still count; it is written
  * atomically after each model and read back at the start, so a follower
  * stopped and started again goes on with its window, edits and deletions
- * of the posts in it included.
+ * of the posts in it included.  SIGINT and SIGTERM end the input as its
+ * end would (what is already in the pipe is read), so a stopped follower
+ * writes a last model and state and loses nothing it read.
  *
  * Memory is bounded: events out of the window (or decayed below 2^-24)
  * leave, names no event uses are dropped as they leave, and at most

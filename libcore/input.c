@@ -74,6 +74,26 @@ void in_add_repaired(pea_in *in, uint64_t n)
 	__atomic_add_fetch(&in->repaired, n, __ATOMIC_RELAXED);
 }
 
+/* With a stop flag: wait until the input is readable; 0 once the flag is
+ * set and nothing has come for STOP_QUIET_MS.  Polling in slices, not one
+ * blocking read, so that a signal arriving just before the read still
+ * ends the wait. */
+#define STOP_QUIET_MS 200
+static int wait_unless_stopped(pea_in *in)
+{
+	int quiet = 0;
+	for (;;) {
+		struct pollfd p = {in->fd, POLLIN, 0};
+		int r = poll(&p, 1, STOP_QUIET_MS);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return 1; /* not pollable (a file): the read decides */
+		if (*in->o.stop && (quiet++ || r == 0))
+			return 0;
+	}
+}
+
 /* Read more bytes into the window; returns bytes read, 0 at EOF. */
 static size_t fill_more(pea_in *in)
 {
@@ -89,6 +109,10 @@ static size_t fill_more(pea_in *in)
 	uint8_t *p = buf_grow(&in->rb, READ_SIZE);
 	if (in->on_idle && !readable_now(in->fd))
 		in->on_idle(in->on_idle_ctx);
+	if (in->o.stop && !wait_unless_stopped(in)) {
+		in->eof = 1;
+		return 0;
+	}
 	for (;;) {
 		ssize_t r = read(in->fd, p, READ_SIZE);
 		if (r > 0) {

@@ -17,6 +17,8 @@
 #include "cli.h"
 #include "frame.h"
 
+#include <signal.h>
+
 enum in_format {
 	IN_AUTO = 0, /* pea frames, JSON Lines or plain text, from the first bytes */
 	IN_PEA,
@@ -43,6 +45,10 @@ struct in_opts {
 	 * `stripe` modulo `nstripes`, and seeks over the others; text formats
 	 * cannot be shared this way (0 or 1: every frame) */
 	uint32_t stripe, nstripes;
+	/* set by a signal handler: once it is non-zero, the input ends at the
+	 * first pause of more than STOP_QUIET_MS (what is already written to a
+	 * pipe is still read), as a clean end of input */
+	const volatile sig_atomic_t *stop;
 };
 
 struct pea_unit {

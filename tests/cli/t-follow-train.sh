@@ -213,4 +213,19 @@ t 'a record dated far ahead is left out with one warning, not allowed to empty t
 	test "$(first X fut.model)" = A
 	grep -q "^pea-train: warning: fut.jsonl: line 3: time 4000000000 is more than a day ahead of this machine.s clock: left out (so are any more, counted)$" err
 	grep -q "^pea-train: 2 records dated more than a day ahead were left out$" err'
+t 'SIGTERM ends the stream cleanly: a last model and state hold every record read' '
+	mkfifo sig-in
+	pea train --algo knn --follow --item items --publish-every 1000 --state sig.state -o sig.model < sig-in 2> err &
+	TR=$!
+	exec 3> sig-in
+	posts $T0 u1:X,A u2:X,A u3:X,B >&3
+	kill -TERM $TR
+	wait $TR
+	exec 3>&-
+	test "$(meta sig.model interactions)" = 6
+	test "$(first X sig.model)" = A
+	test -s sig.state
+	grep -q "^pea-train: stopped by a signal: the last model and state hold every record read$" err
+	pea train -q --algo knn --follow --item items --state sig.state -o again.model /dev/null
+	test "$(meta again.model interactions)" = 6'
 done_testing
