@@ -6,7 +6,7 @@
 . "$PEA_SRC/tests/cli/lib.sh"
 
 if ! parallel --version 2> /dev/null | grep -q 'GNU parallel'; then
-	for c in 'pipe recipe' 'small blocks' 'no recstart' 'split and parallel' 'train-mix' 'train-mix error' 'recommend'; do
+	for c in 'pipe recipe' 'pipepart recipe' 'small blocks' 'no recstart' 'split and parallel' 'train-mix' 'train-mix error' 'recommend'; do
 		t_skip "$c" "no GNU parallel on PATH (Debian parallel)"
 	done
 	done_testing
@@ -44,6 +44,17 @@ t 'parallel --pipe on frame starts: tokenize | vectorize | classify per block, t
 	pea cat --json par.pea | sort > par.json
 	cmp one.json par.json
 	test "$(wc -l < par.json)" = 600'
+t 'parallel --pipepart -a FILE --block -1 (a part per job slot): the records of one process' '
+	parallel --pipepart -a mail.pea -k --recstart $'"'"'\xffPEAFRM\xfe'"'"' --recend "" --block -1 -j 2 \
+		"pea tokenize -q | pea vectorize -q --bits 12 | pea classify -q -m spam.model" > pp.pea
+	pea cat --json pp.pea | sort > pp.json
+	cmp one.json pp.json
+	parallel --pipepart -a mail.pea -k --recstart $'"'"'\xffPEAFRM\xfe'"'"' --recend "" --block -3 -j 2 cat > pp-cat.pea
+	cmp mail.pea pp-cat.pea
+	parallel --pipepart -a mail.pea -k --recstart $'"'"'\xffPEAFRM\xfe'"'"' --recend "" --block -3 -j 2 \
+		"pea cat --json | wc -l" > pp-counts
+	test "$(wc -l < pp-counts)" -ge 4
+	test "$(awk "{ s += \$1 } END { print s }" pp-counts)" = 600'
 t 'blocks smaller than a frame still carry whole frames (and -k keeps their order)' '
 	pipe --block 100 -j 2 cat < mail.pea > cut.pea
 	cmp mail.pea cut.pea'
