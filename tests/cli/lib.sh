@@ -94,6 +94,32 @@ wait_lines() {
 	return 1
 }
 
+# mail_jsonl N SEED COMMON NOISE: N JSON Lines messages (a third spam, the
+# rest ham) of 12 words from a seeded draw: COMMON % of the words from a
+# vocabulary both share, NOISE % from the other label's, the rest from
+# their own.  Ids m0, m1, ...
+mail_jsonl() {
+	awk -v n="$1" -v s="$2" -v common_pct="$3" -v noise="$4" 'BEGIN {
+	split("meeting report lunch schedule team project review budget notes draft agenda call", ham)
+	split("free winner cash offer click prize viagra cheap deal money unsubscribe urgent", spam)
+	split("the a to and of you your we this please", common)
+	for (i = 0; i < n; i++) {
+		lab = i % 3 ? "ham" : "spam"
+		text = ""
+		for (w = 0; w < 12; w++) {
+			s = (s * 1103515245 + 12345) % 2147483648
+			r = int(s / 65536) % 100
+			k = int(s / 256) % 12 + 1
+			if (r < common_pct) word = common[k % 10 + 1]
+			else if (r < 100 - noise) word = (lab == "ham" ? ham[k] : spam[k])
+			else word = (lab == "ham" ? spam[k] : ham[k])
+			text = text (w ? " " : "") word
+		}
+		printf "{\"id\":\"m%d\",\"label\":\"%s\",\"text\":\"%s\"}\n", i, lab, text
+	}
+}'
+}
+
 # two_label_texts LABEL1 LABEL2 N: N JSON Lines records of two word sets,
 # labelled by the pair (models that tell them apart, for reload tests)
 two_label_texts() {

@@ -83,22 +83,7 @@ for h in a b; do
 done
 logins() { grep -c "Accepted publickey" "$TMP/sshd-$1.log"; }
 
-awk 'BEGIN {
-	split("meeting report lunch schedule team project review budget notes draft agenda call", ham)
-	split("free winner cash offer click prize viagra cheap deal money unsubscribe urgent", spam)
-	s = 13
-	for (i = 0; i < 400; i++) {
-		lab = i % 3 ? "ham" : "spam"
-		text = ""
-		for (w = 0; w < 12; w++) {
-			s = (s * 1103515245 + 12345) % 2147483648
-			k = int(s / 256) % 12 + 1
-			word = int(s / 65536) % 100 < 85 ? (lab == "ham" ? ham[k] : spam[k]) : (lab == "ham" ? spam[k] : ham[k])
-			text = text (w ? " " : "") word
-		}
-		printf "{\"id\":\"m%03d\",\"label\":\"%s\",\"text\":\"%s\"}\n", i, lab, text
-	}
-}' > mail.jsonl
+mail_jsonl 400 13 0 15 > mail.jsonl
 pea import -q mail.jsonl -o mail.pea
 pea tokenize -q mail.pea | pea vectorize -q --bits 12 --unsigned -o vec.pea
 pea train -q --algo nb -o spam.model vec.pea

@@ -4,26 +4,7 @@
 
 # A small corpus: ham and spam messages drawn from two vocabularies that
 # overlap.
-awk 'BEGIN {
-	split("meeting report lunch schedule team project review budget notes draft agenda call", ham)
-	split("free winner cash offer click prize viagra cheap deal money unsubscribe urgent", spam)
-	split("the a to and of you your we this please", common)
-	s = 7
-	for (i = 0; i < 400; i++) {
-		lab = i % 3 ? "ham" : "spam"
-		text = ""
-		for (w = 0; w < 12; w++) {
-			s = (s * 1103515245 + 12345) % 2147483648
-			r = int(s / 65536) % 100
-			k = int(s / 256) % 12 + 1
-			if (r < 40) word = common[k % 10 + 1]
-			else if (r < 92) word = (lab == "ham" ? ham[k] : spam[k])
-			else word = (lab == "ham" ? spam[k] : ham[k])
-			text = text (w ? " " : "") word
-		}
-		printf "{\"id\":\"m%d\",\"label\":\"%s\",\"text\":\"%s\"}\n", i, lab, text
-	}
-}' > mail.jsonl
+mail_jsonl 400 7 40 8 > mail.jsonl
 # text to features: the real tokenizer and vectorizer, a small hash space
 pea tokenize -q mail.jsonl | pea vectorize -q --bits 12 --names names.pea --json > all.jsonl
 # naive Bayes counts: features hashed without a sign

@@ -19,22 +19,7 @@ touch "$PARALLEL_HOME/will-cite"
 pipe() { parallel --pipe -k --recstart $'\xffPEAFRM\xfe' --recend '' "$@"; }
 
 # mail in 30 frames of 20 records (frames concatenate)
-awk 'BEGIN {
-	split("meeting report lunch schedule team project review budget notes draft agenda call", ham)
-	split("free winner cash offer click prize viagra cheap deal money unsubscribe urgent", spam)
-	s = 11
-	for (i = 0; i < 600; i++) {
-		lab = i % 3 ? "ham" : "spam"
-		text = ""
-		for (w = 0; w < 12; w++) {
-			s = (s * 1103515245 + 12345) % 2147483648
-			k = int(s / 256) % 12 + 1
-			word = int(s / 65536) % 100 < 85 ? (lab == "ham" ? ham[k] : spam[k]) : (lab == "ham" ? spam[k] : ham[k])
-			text = text (w ? " " : "") word
-		}
-		printf "{\"id\":\"m%03d\",\"label\":\"%s\",\"text\":\"%s\"}\n", i, lab, text
-	}
-}' > mail.jsonl
+mail_jsonl 600 11 0 15 > mail.jsonl
 for i in $(seq 0 29); do sed -n "$((i * 20 + 1)),$((i * 20 + 20))p" mail.jsonl | pea import -q --jsonl; done > mail.pea
 pea tokenize -q mail.pea | pea vectorize -q --bits 12 | pea train -q -o spam.model
 pea tokenize -q mail.pea | pea vectorize -q --bits 12 | pea classify -q -m spam.model | pea cat --json | sort > one.json
