@@ -72,6 +72,7 @@ struct resp_box {
 struct http_client {
 	struct http_opts o;
 	char *ua, *agent;
+	const char *ca_file; /* CURL_CA_BUNDLE or SSL_CERT_FILE, else the system's */
 	CURLM *multi;
 	struct host **tab;
 	size_t ntab, nhosts;
@@ -412,6 +413,8 @@ static void start(http_client *h, struct job *j)
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->ua);
+	if (h->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
 	/* a stream lasts as long as the server keeps it open; TCP keepalive
 	 * finds a peer that went away without a word */
@@ -665,7 +668,9 @@ static int transient(CURLcode rc, long status)
 
 static void lower_first(char *s)
 {
-	if (*s)
+	/* "Failed to connect" reads on after a colon as "failed to connect";
+	 * "SSL certificate problem" keeps its acronym */
+	if (*s && !isupper((unsigned char)s[1]))
 		*s = (char)tolower((unsigned char)*s);
 	size_t n = strlen(s);
 	while (n && (s[n - 1] == '\n' || s[n - 1] == '.'))
@@ -785,6 +790,13 @@ http_client *http_new(const struct http_opts *o)
 	h->ua = xstrdup(o->user_agent ? o->user_agent : ua);
 	/* robots.txt groups are matched against the product token */
 	h->agent = xstrndup(h->ua, strcspn(h->ua, "/ "));
+	/* the certificates to trust, as curl(1) and OpenSSL take them: a
+	 * private CDN or a test server with its own authority */
+	h->ca_file = getenv("CURL_CA_BUNDLE");
+	if (!h->ca_file || !*h->ca_file)
+		h->ca_file = getenv("SSL_CERT_FILE");
+	if (h->ca_file && !*h->ca_file)
+		h->ca_file = NULL;
 	h->multi = curl_multi_init();
 	if (!h->multi)
 		die("cannot initialise libcurl");

@@ -6,7 +6,15 @@
 . "$PEA_SRC/tests/cli/lib.sh"
 
 . "$PEA_SRC/tests/cli/nginx.sh"
-nginx_start '$request_uri $status $body_bytes_sent inm=$http_if_none_match' '' \
+# HTTPS beside HTTP on the same files: a certificate of the test's own
+# authority (a self-signed one), which pea trusts only when told to
+SPORT=$(free_port)
+TLS=""
+if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2> /dev/null; then
+	TLS="server { listen 127.0.0.1:$SPORT ssl; ssl_certificate $TMP/tls.crt; ssl_certificate_key $TMP/tls.key; root $TMP/www; }"
+fi
+nginx_start '$request_uri $status $body_bytes_sent inm=$http_if_none_match' "$TLS" \
 	"location / { if (-f $TMP/down) { return 500; } }"
 # a server that promises 100000 bytes and closes after 1000
 TPORT=$(free_port)
@@ -213,4 +221,28 @@ t 'pea recommend --reload switches to a new release of a manifest too' '
 r = [json.loads(l) for l in open(\"rr.json\")]
 assert [x[\"recs\"] for x in r] == [[\"A\"], [\"B\"]], r"
 	grep -q "^pea-recommend: $U/recs.json: switched to the new model $(sha R2.model | cut -c1-16)\.\.\.$" rr.err'
+
+S="https://127.0.0.1:$SPORT"
+if [ -n "$TLS" ]; then
+	unset CURL_CA_BUNDLE SSL_CERT_FILE # this machine's own: the tests name theirs
+	t 'https: a model from a server whose authority CURL_CA_BUNDLE names, verified, classifying as over http' '
+		CURL_CA_BUNDLE=tls.crt XDG_CACHE_HOME="$TMP/cache-tls" pea classify -m "$S/spam.json" --verify k.pub --json < in.pea > tls.json
+		pea classify -m "$U/spam.json" --json < in.pea > plain.json
+		cmp tls.json plain.json
+		test "$(hits "/$(sha C.model).model 200")" -ge 1'
+	t 'https: SSL_CERT_FILE names the authority as well' '
+		SSL_CERT_FILE=tls.crt XDG_CACHE_HOME="$TMP/cache-tls2" pea classify -m "$S/spam.json" --json < in.pea > tls2.json
+		cmp tls2.json plain.json'
+	t_err 'https: a certificate no trusted authority signed is refused' 1 \
+		"pea-classify: $S/spam.json: SSL certificate problem: *" \
+		env XDG_CACHE_HOME="$TMP/cache-tls3" pea classify -m "$S/spam.json" < in.pea
+	t 'https: pea scrape fetches pages the same way' '
+		echo "<html><head><title>Over TLS</title></head><body><p>sealed text</p></body></html>" > www/page.html
+		CURL_CA_BUNDLE=tls.crt pea scrape -q "$S/page.html" | pea cat --json > page.json
+		grep -q "sealed text" page.json'
+else
+	for c in 'https model' 'https SSL_CERT_FILE' 'https refused' 'https scrape'; do
+		t_skip "$c" "openssl cannot make a certificate here (Debian openssl)"
+	done
+fi
 done_testing
