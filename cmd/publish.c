@@ -17,12 +17,38 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* The release number of the manifest at path, 0 when there is none.  A
+ * manifest that is there but unreadable stops the publication: numbering
+ * from 1 again would look like a rollback to every client. */
+static int64_t last_release(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		die_errno("%s", path);
+	}
+	char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, buf, (int)n), *v;
+	int clean = json_tokener_get_error(tok) == json_tokener_success;
+	json_tokener_free(tok);
+	if (!clean || !json_object_is_type(o, json_type_object))
+		die("%s: not a pea manifest (move it away to start the releases of this name again)", path);
+	int64_t r = json_object_object_get_ex(o, "release", &v) ? json_object_get_int64(v) : 0;
+	json_object_put(o);
+	return r > 0 ? r : 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *name = NULL;
+	const char *name = NULL, *sign_key = NULL;
 	struct msrc_opts ms = {0};
 	const struct cli_opt opts[] = {
 		{0, "name", CLI_STR, &name, "NAME", "the manifest's name (default: MODEL's file name without .model)"},
+		{0, "sign", CLI_STR, &sign_key, "KEY", "sign the manifest with this secret key (clients with --verify refuse older releases)"},
 		CLI_OPTS_MODEL_SOURCE(ms),
 		CLI_END,
 	};
@@ -30,9 +56,12 @@ int main(int argc, char **argv)
 		"publish", "publish a model for download through any HTTP cache or CDN", "[OPTIONS] MODEL DIR",
 		"Copies MODEL to DIR/<sha256>.model (immutable: cache it forever) and writes\n"
 		"the manifest DIR/NAME.json (name, sha256, size, digest, kind, algorithm,\n"
-		"labels, created, signer and signature) atomically: a release is one rename.\n"
-		"Clients load it with -m https://HOST/PATH/NAME.json.",
-		opts, "  pea publish --verify ~/.pea/key.pub spam.model /srv/www/models/", 2, 2,
+		"labels, created, release, signer and signature) atomically: a release is one\n"
+		"rename.  Each publication of NAME numbers its release one above the last.\n"
+		"With --sign the manifest is signed too, so clients with --verify refuse a\n"
+		"release older than one they have seen (a server or cache serving an old,\n"
+		"still signed model).  Clients load it with -m https://HOST/PATH/NAME.json.",
+		opts, "  pea publish --sign ~/.pea/key --verify ~/.pea/key.pub spam.model /srv/www/models/", 2, 2,
 	};
 	char **args;
 	int nargs;
@@ -40,6 +69,14 @@ int main(int argc, char **argv)
 	msrc_configure(&ms);
 	const char *src = args[0], *dir = args[1];
 	struct pea_err e;
+	uint8_t *sk = NULL;
+	if (sign_key) {
+		if (sodium_init() < 0)
+			die("libsodium failed to initialise");
+		sk = sodium_malloc(SIGN_SK);
+		if (!sk || key_load_secret(sign_key, sk, &e))
+			die("%s: %s", sign_key, sk ? e.msg : "out of memory");
+	}
 	struct model *m = msrc_open(src, &e);
 	if (!m)
 		die("%s: %s", src, e.msg);
@@ -100,6 +137,9 @@ int main(int argc, char **argv)
 			json_object_object_add(man, keys[i], json_object_get(v));
 	}
 	json_object_object_add(man, "created", json_object_new_string(created));
+	snprintf(path, sizeof path, "%s/%s.json", dir, base);
+	int64_t release = last_release(path) + 1;
+	json_object_object_add(man, "release", json_object_new_int64(release));
 	char fp[17];
 	size_t sl;
 	const uint8_t *sig = model_section(m, SIGN_SECTION, &sl);
@@ -109,8 +149,21 @@ int main(int argc, char **argv)
 		json_object_object_add(man, "signed_by", json_object_new_string(fp));
 		json_object_object_add(man, "signature", json_object_new_string(b64));
 	}
+	if (sk) {
+		struct buf st = BUF_INIT;
+		uint8_t msig[SIGN_BYTES], pk[SIGN_PK];
+		char b64[sodium_base64_ENCODED_LEN(SIGN_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+		manifest_statement(&st, base, hex, n, release);
+		sign_statement(sk, st.p, st.len, msig);
+		buf_release(&st);
+		crypto_sign_ed25519_sk_to_pk(pk, sk);
+		key_fingerprint(pk, fp);
+		sodium_bin2base64(b64, sizeof b64, msig, sizeof msig, sodium_base64_VARIANT_ORIGINAL);
+		json_object_object_add(man, "manifest_signed_by", json_object_new_string(fp));
+		json_object_object_add(man, "manifest_signature", json_object_new_string(b64));
+		sodium_free(sk);
+	}
 	const char *js = json_object_to_json_string_ext(man, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	snprintf(path, sizeof path, "%s/%s.json", dir, base);
 	struct afile af;
 	afile_open(&af, path, 0644);
 	afile_write(&af, js, strlen(js));

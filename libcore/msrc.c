@@ -165,6 +165,10 @@ struct rec {
 	char *etag, *lm;
 	char sha[SHA_HEX + 1];
 	int64_t fetched;
+	/* the newest release whose manifest signature was checked (--verify),
+	 * and its model: carried over by fetches without --verify */
+	int64_t pinned;
+	char pinned_sha[SHA_HEX + 1];
 };
 
 static void rec_free(struct rec *r)
@@ -223,6 +227,11 @@ static int rec_load(const char *dir, const char *url, struct rec *r)
 		json_object *v;
 		if (json_object_object_get_ex(o, "fetched", &v))
 			r->fetched = json_object_get_int64(v);
+		const char *ps = jstr(o, "signed_sha256");
+		if (json_object_object_get_ex(o, "signed_release", &v) && ps && is_sha(ps)) {
+			r->pinned = json_object_get_int64(v);
+			memcpy(r->pinned_sha, ps, SHA_HEX + 1);
+		}
 		char *mp = model_path(dir, r->sha);
 		ok = access(mp, R_OK) == 0;
 		free(mp);
@@ -243,6 +252,10 @@ static void rec_save(const char *dir, const char *url, const struct rec *r)
 	if (r->lm)
 		json_object_object_add(o, "last_modified", json_object_new_string(r->lm));
 	json_object_object_add(o, "fetched", json_object_new_int64(r->fetched));
+	if (r->pinned) {
+		json_object_object_add(o, "signed_release", json_object_new_int64(r->pinned));
+		json_object_object_add(o, "signed_sha256", json_object_new_string(r->pinned_sha));
+	}
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *p = record_path(dir, url);
 	struct afile af;
@@ -426,6 +439,69 @@ static int path_ends(const char *url, const char *suffix)
 	return n >= k && !strncasecmp(p + n - k, suffix, k);
 }
 
+void manifest_statement(struct buf *b, const char *name, const char *sha256, uint64_t size, int64_t release)
+{
+	buf_addf(b, "pea-manifest 1\nname %s\nsha256 %s\nsize %llu\nrelease %lld\n", name, sha256,
+		 (unsigned long long)size, (long long)release);
+}
+
+/* The manifest's own signature, under --verify: it must be the key's and
+ * cover this manifest, which must be the one its URL names (NAME.json),
+ * and its release must not go back from one this cache has seen signed.
+ * A manifest without a signature is taken (its model's signature is
+ * checked all the same) unless the URL gave a signed one before: then its
+ * signature was stripped.  0, with *is_signed, or -1. */
+static int check_release(const char *url, json_object *o, const char *sha, int64_t size, int64_t release,
+			 const struct rec *old, int *is_signed, struct pea_err *e)
+{
+	const char *sig64 = jstr(o, "manifest_signature"), *name = jstr(o, "name");
+	char fp[17];
+	key_fingerprint(verify_pk, fp);
+	*is_signed = 0;
+	if (!sig64) {
+		if (old && old->pinned) {
+			err_set(e, "the manifest is not signed, where release %lld was: refused", (long long)old->pinned);
+			return -1;
+		}
+		return 0;
+	}
+	uint8_t sig[SIGN_BYTES];
+	size_t n = 0;
+	if (sodium_base642bin(sig, sizeof sig, sig64, strlen(sig64), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	    n != sizeof sig || !name || release < 1) {
+		err_set(e, "not a pea manifest: a bad \"manifest_signature\", \"name\" or \"release\"");
+		return -1;
+	}
+	struct buf st = BUF_INIT;
+	manifest_statement(&st, name, sha, (uint64_t)size, release);
+	int bad = sign_statement_check(verify_pk, st.p, st.len, sig);
+	buf_release(&st);
+	if (bad) {
+		err_set(e, "the manifest's signature is not key %s's, or the manifest was changed since: refused", fp);
+		return -1;
+	}
+	/* NAME.json: a signed manifest of another name is another release line */
+	const char *p = strrchr(url, '/');
+	size_t k = p ? strcspn(p + 1, "?#") : 0;
+	if (!p || k != strlen(name) + 5 || strncmp(p + 1, name, strlen(name))) {
+		err_set(e, "the manifest is signed for '%.100s', not for this URL: refused", name);
+		return -1;
+	}
+	if (old && old->pinned) {
+		if (release < old->pinned) {
+			err_set(e, "release %lld is older than release %lld, seen before: refused (a rollback)",
+				(long long)release, (long long)old->pinned);
+			return -1;
+		}
+		if (release == old->pinned && strcmp(sha, old->pinned_sha)) {
+			err_set(e, "release %lld names another model than it did before: refused", (long long)release);
+			return -1;
+		}
+	}
+	*is_signed = 1;
+	return 0;
+}
+
 /* A manifest (pea publish): revalidate it, and download the model it
  * names unless the cache has it.  0 with fresh filled, or -1. */
 static int via_manifest(const char *dir, const char *url, const struct rec *old, struct rec *fresh,
@@ -433,7 +509,9 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 {
 	http_client *h = client(MANIFEST_MAX);
 	struct http_req q = {.accept = "application/json"};
-	if (old) {
+	/* under --verify, a release taken without a check (no --verify) is not
+	 * revalidated but read again: a 304 would keep it unchecked */
+	if (old && !(have_key && old->pinned && strcmp(old->sha, old->pinned_sha))) {
 		q.etag = old->etag;
 		q.last_modified = old->lm;
 	}
@@ -450,6 +528,8 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 		memcpy(fresh->sha, old->sha, sizeof fresh->sha);
 		fresh->etag = old->etag ? xstrdup(old->etag) : NULL;
 		fresh->lm = old->lm ? xstrdup(old->lm) : NULL;
+		fresh->pinned = old->pinned;
+		memcpy(fresh->pinned_sha, old->pinned_sha, sizeof fresh->pinned_sha);
 		rc = 0;
 		goto out;
 	}
@@ -474,6 +554,13 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 		err_set(e, "not a pea manifest: it needs \"model\", \"sha256\" (64 hex digits) and \"size\"");
 		goto out;
 	}
+	json_object *rv;
+	int64_t release = json_object_object_get_ex(o, "release", &rv) && json_object_is_type(rv, json_type_int)
+				  ? json_object_get_int64(rv)
+				  : 0;
+	int is_signed = 0;
+	if (have_key && check_release(url, o, sha, size, release, old, &is_signed, e))
+		goto out;
 	if ((uint64_t)size > max_size()) {
 		err_set(e, "the model is %lld bytes, more than --max-download %llu: not downloaded", (long long)size,
 			(unsigned long long)max_size());
@@ -509,6 +596,13 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 	memcpy(fresh->sha, sha, SHA_HEX + 1);
 	fresh->etag = r->etag ? xstrdup(r->etag) : NULL;
 	fresh->lm = r->last_modified ? xstrdup(r->last_modified) : NULL;
+	if (is_signed) {
+		fresh->pinned = release;
+		memcpy(fresh->pinned_sha, sha, SHA_HEX + 1);
+	} else if (old) {
+		fresh->pinned = old->pinned;
+		memcpy(fresh->pinned_sha, old->pinned_sha, sizeof fresh->pinned_sha);
+	}
 	rc = 0;
 out:
 	free(murl);

@@ -24,6 +24,7 @@
 #define PEA_MSRC_H
 
 #include "model.h"
+#include "util.h"
 
 struct msrc_opts {
 	const char *verify;    /* public key file, or NULL */
@@ -47,6 +48,12 @@ struct msrc_opts {
 void msrc_configure(const struct msrc_opts *o);
 /* Open and check a model; NULL with the reason in e. */
 struct model *msrc_open(const char *spec, struct pea_err *e);
+
+/* The statement a manifest's signature covers (pea publish --sign): its
+ * name, the model's sha256 and size, and the release number, which only
+ * grows, so a client that has seen release N refuses an older one (a
+ * server or cache serving an old, still properly signed release). */
+void manifest_statement(struct buf *b, const char *name, const char *sha256, uint64_t size, int64_t release);
 
 /* an http:// or https:// model source */
 int msrc_is_url(const char *spec);

@@ -213,3 +213,15 @@ int sign_verify(const struct model *m, const uint8_t pk[SIGN_PK], struct pea_err
 	}
 	return 0;
 }
+
+void sign_statement(const uint8_t sk[SIGN_SK], const void *msg, size_t n, uint8_t sig[SIGN_BYTES])
+{
+	init();
+	crypto_sign_detached(sig, NULL, msg, n, sk);
+}
+
+int sign_statement_check(const uint8_t pk[SIGN_PK], const void *msg, size_t n, const uint8_t sig[SIGN_BYTES])
+{
+	init();
+	return crypto_sign_verify_detached(sig, msg, n, pk) ? -1 : 0;
+}

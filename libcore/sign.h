@@ -40,4 +40,11 @@ int sign_verify(const struct model *m, const uint8_t pk[SIGN_PK], struct pea_err
 /* The signer's fingerprint, or NULL when the model is not signed. */
 int sign_signer(const struct model *m, char fp[17]);
 
+/* A short statement signed as it is (a manifest's, msrc.h): Ed25519 over
+ * its bytes. */
+#define SIGN_BYTES 64
+void sign_statement(const uint8_t sk[SIGN_SK], const void *msg, size_t n, uint8_t sig[SIGN_BYTES]);
+/* 0 when sig is pk's signature of msg */
+int sign_statement_check(const uint8_t pk[SIGN_PK], const void *msg, size_t n, const uint8_t sig[SIGN_BYTES]);
+
 #endif

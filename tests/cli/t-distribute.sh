@@ -222,6 +222,69 @@ r = [json.loads(l) for l in open(\"rr.json\")]
 assert [x[\"recs\"] for x in r] == [[\"A\"], [\"B\"]], r"
 	grep -q "^pea-recommend: $U/recs.json: switched to the new model $(sha R2.model | cut -c1-16)\.\.\.$" rr.err'
 
+# signed manifests (pea publish --sign): releases only go forward
+jget() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+srelease() { # MODEL [MANIFEST NAME]
+	pea publish --sign k --name "${2:-signed}" "$1" www > /dev/null
+	rel=$((rel + 10))
+	touch -d "@$rel" "www/${2:-signed}.json"
+}
+put_back() { # an old manifest served again, under a new ETag
+	cp "$1" www/signed.json
+	rel=$((rel + 10))
+	touch -d "@$rel" www/signed.json
+}
+SV="pea classify -m $U/signed.json --verify k.pub --cache-dir cs"
+srelease A.model
+cp www/signed.json signed-1.json
+test "$(jget www/signed.json release)" = 1 || echo "release 1 expected" > release.err
+srelease B.model # (not in a test: a subshell would not keep the time)
+t 'pea publish numbers the releases of a name, and --sign signs the manifest' '
+	test ! -e release.err
+	test "$(jget www/signed.json release)" = 2
+	test "$(jget www/signed.json manifest_signed_by)" = "$(jget www/spam.json signed_by)"
+	$SV --json < in.pea > s2.json
+	test "$(preds s2.json)" = "c d"'
+put_back signed-1.json
+t 'a server going back to release 1 (a rollback) is refused: release 2 goes on, with a warning' '
+	$SV --json < in.pea > s3.json 2> s3.err
+	test "$(preds s3.json)" = "c d"
+	grep -q "^pea-classify: warning: $U/signed.json: release 1 is older than release 2, seen before: refused (a rollback): using the model cached on " s3.err'
+t_err '... an error with --no-stale' 1 \
+	"pea-classify: $U/signed.json: release 1 is older than release 2, seen before: refused (a rollback) (--no-stale: the cached model is not used)" \
+	$SV --no-stale < in.pea
+t 'a fetch without --verify cannot check, but keeps what the cache saw signed' '
+	pea classify -m "$U/signed.json" --cache-dir cs --json < in.pea > s4.json
+	test "$(preds s4.json)" = "a b"
+	$SV --json < in.pea 2> s5.err > /dev/null
+	grep -q "release 1 is older than release 2, seen before: refused (a rollback)" s5.err'
+srelease C.model
+python3 -c 'import json; m = json.load(open("www/signed.json")); del m["manifest_signature"]; json.dump(m, open("www/signed.json", "w"))'
+rel=$((rel + 10))
+touch -d "@$rel" www/signed.json
+t_err 'a manifest whose signature was stripped is refused where a signed one was seen' 1 \
+	"pea-classify: $U/signed.json: the manifest is not signed, where release 2 was: refused (--no-stale: the cached model is not used)" \
+	$SV --no-stale < in.pea
+srelease C.model
+python3 -c 'import json; m = json.load(open("www/signed.json")); m["release"] = 99; json.dump(m, open("www/signed.json", "w"))'
+rel=$((rel + 10))
+touch -d "@$rel" www/signed.json
+t_err 'a signed manifest changed since (its release number) is refused' 1 \
+	"pea-classify: $U/signed.json: the manifest's signature is not key $(jget www/spam.json signed_by)'s, or the manifest was changed since: refused (--no-stale: the cached model is not used)" \
+	$SV --no-stale < in.pea
+srelease C.model
+cp www/signed.json www/renamed.json
+t_err 'a signed manifest served under another name is refused' 1 \
+	"pea-classify: $U/renamed.json: the manifest is signed for 'signed', not for this URL: refused" \
+	pea classify -m "$U/renamed.json" --verify k.pub --cache-dir cs < in.pea
+t 'the next signed release is taken' '
+	$SV --json < in.pea > s6.json
+	test "$(preds s6.json)" = "e f"'
+echo "not json" > www/broken.json
+t_err 'pea publish will not renumber over a manifest it cannot read' 1 \
+	"pea-publish: www/broken.json: not a pea manifest (move it away to start the releases of this name again)" \
+	pea publish --name broken A.model www
+
 S="https://127.0.0.1:$SPORT"
 if [ -n "$TLS" ]; then
 	unset CURL_CA_BUNDLE SSL_CERT_FILE # this machine's own: the tests name theirs
