@@ -108,6 +108,8 @@ lines_at_least() { [ -f "$1" ] || return 1; test "$(wc -l < "$1")" -ge "$2"; }
 users_are() { test "$(meta "$1" users)" = "$2"; }
 interactions_are() { test "$(meta "$1" interactions)" = "$2"; }
 items_are() { test "$(meta "$1" items)" = "$2"; }
+# catches_term PID: its SIGTERM handler is in place (bit 15 of SigCgt)
+catches_term() { test $(( 0x$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status") >> 14 & 1 )) = 1; }
 first_is() { test "$(first "$1" "$2")" = "$3"; }
 
 t 'a model published mid-stream is picked up by pea recommend --reload' '
@@ -219,6 +221,7 @@ t 'SIGTERM ends the stream cleanly: a last model and state hold every record rea
 	TR=$!
 	exec 3> sig-in
 	posts $T0 u1:X,A u2:X,A u3:X,B >&3
+	wait_for catches_term $TR
 	kill -TERM $TR
 	wait $TR
 	exec 3>&-
