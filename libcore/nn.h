@@ -24,6 +24,8 @@
 
 #define NN_CHUNK 32
 #define NN_MAX_LAYERS 64
+/* added to a batch norm's variance before its square root */
+#define NN_BN_EPS 1e-5f
 
 enum nn_kind { NN_CONV = 1, NN_MAXPOOL, NN_AVGPOOL, NN_FC, NN_RELU, NN_DROPOUT, NN_BN };
 
@@ -117,6 +119,9 @@ void nn_predict_batch(const struct nn *n, const float *x, int count, float *prob
  * idx[i]/val[i]/nnz[i] (sparse; xs NULL). */
 void nn_predict_rows(const struct nn *n, const float *const *xs, const uint32_t *const *idx,
 		     const float *const *val, const uint32_t *nnz, int count, float *probs);
+
+/* The softmax of O logits z into p (nn_eval.c's, and training's). */
+void nn_softmax(const float *z, int O, float *p);
 
 /* For gradient checks: the mean loss of a batch in training mode with
  * dropout off, and its gradient into grad (nparam floats). */

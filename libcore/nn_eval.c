@@ -1,0 +1,552 @@
+/* nn_eval.c - inference of feed-forward networks (nn_predict*, nn.h).
+ *
+ * Training keeps images channels-outermost (C x B x H x W), the layout its
+ * backward pass wants; inference has no backward pass and keeps them
+ * channels-last (B x H x W x C), where the patch of one output pixel is k
+ * runs of k*C contiguous values.  A convolution runs over blocks of patch
+ * rows small enough to stay in the caches: the patches, one GEMM (or, when
+ * a patch has only a few values, a direct sum), then the max pool, bias
+ * and ReLU that follow it, on the block.  Only the pixels the pool reads
+ * are computed, and the bias and ReLU come after the max, with which they
+ * commute (all three are monotone), so they touch a quarter of the values.
+ * Batch norms are folded into the layer before them.  Batches have a
+ * fixed size and every example's arithmetic is its own, so predictions do
+ * not depend on the thread count. */
+#include "nn.h"
+#include "dense.h"
+#include "util.h"
+
+/* a * b + c may be one fused instruction in the target clones below: they
+ * are chosen once per machine, so a machine gets the same bits at any
+ * thread count */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+#include <math.h>
+#include <string.h>
+
+/* examples a pass: the first dense layer after the images reads all its
+ * weights once a batch */
+#define EVAL_BATCH 32
+/* patch rows a block: a block's patches and products stay in L2 */
+#define BLOCK_ROWS 256
+/* patches of at most this many values are summed directly, not by BLAS:
+ * a product that thin spends its time packing, not multiplying */
+#define DIRECT_K 32
+
+/* convolution outputs are worked on 16 channels at a time: a vector of
+ * GCC's (one AVX-512 register, two AVX ones, four SSE ones); rows of
+ * products and prepared weights are padded to whole vectors */
+#define LANES 16
+typedef float v16 __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t v16i __attribute__((vector_size(LANES * sizeof(float))));
+/* the helpers that take and return them are always inlined: no call, so
+ * no calling convention, crosses a target clone's boundary */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
+
+/* one thread's workspace for one network */
+struct eval {
+	uint64_t id; /* the network's (nn.h) */
+	float *x, *y;	   /* activations of a batch, in and out: EVAL_BATCH x the largest layer */
+	float *cols, *prod; /* a block of patches and their products */
+	float *prep;	   /* weights and biases prepared for inference */
+	size_t poff[NN_MAX_LAYERS]; /* where layer i's prepared values start */
+	const float *w[NN_MAX_LAYERS], *b[NN_MAX_LAYERS]; /* layer i's weights and biases */
+};
+
+static size_t in_size(const struct nn_layer *l) { return (size_t)l->ic * l->ih * l->iw; }
+static size_t out_size(const struct nn_layer *l) { return (size_t)l->oc * l->oh * l->ow; }
+
+/* Layer i is a convolution or dense layer that a batch norm follows: the
+ * norm is then an affine map per channel, folded into its weights. */
+static int foldable(const struct nn *n, int i)
+{
+	const struct nn_layer *l = &n->l[i];
+	return i + 1 < n->nl && n->l[i + 1].kind == NN_BN && !l->sparse_in &&
+	       (l->kind == NN_CONV || l->kind == NN_FC) && n->l[i + 1].oc == l->oc;
+}
+
+/* the max pool whose window is its stride (so it reads every pixel of the
+ * convolution i before it at most once) fused into it, or NULL */
+static const struct nn_layer *fused_pool(const struct nn *n, int i, int *skip)
+{
+	int j = i + 1 + foldable(n, i);
+	j += j < n->nl && n->l[j].kind == NN_RELU;
+	if (n->l[i].kind != NN_CONV || j >= n->nl || n->l[j].kind != NN_MAXPOOL || n->l[j].k != n->l[j].stride)
+		return NULL;
+	*skip = j - i;
+	return &n->l[j];
+}
+
+/* patch rows a block of convolution l, for pools of g pixels */
+static size_t block_rows(int g)
+{
+	return BLOCK_ROWS > g ? (size_t)(BLOCK_ROWS / g * g) : (size_t)g;
+}
+
+static int direct(const struct nn_layer *l)
+{
+	return l->ic * l->k * l->k <= DIRECT_K;
+}
+
+/* channels rounded up to whole vectors */
+static int padded(int c)
+{
+	return (c + LANES - 1) / LANES * LANES;
+}
+
+static struct eval *eval_new(const struct nn *n)
+{
+	struct eval *e = xcalloc(1, sizeof *e);
+	e->id = n->id;
+	size_t big = n->sparse ? 1 : n->dim, cols = 1, prod = 1, prep = 0;
+	for (int i = 0; i < n->nl; i++) {
+		const struct nn_layer *l = &n->l[i];
+		if (out_size(l) > big)
+			big = out_size(l);
+		if (!l->sparse_in && in_size(l) > big)
+			big = in_size(l);
+		e->poff[i] = prep;
+		if (l->kind == NN_CONV) {
+			int skip;
+			const struct nn_layer *p = fused_pool(n, i, &skip);
+			size_t r = block_rows(p ? p->k * p->k : 1), K = (size_t)l->ic * l->k * l->k;
+			if (r * K > cols)
+				cols = r * K;
+			if (r * padded(l->oc) > prod)
+				prod = r * padded(l->oc);
+			prep += K * padded(l->oc) + padded(l->oc);
+		} else if (l->kind == NN_FC && foldable(n, i)) {
+			prep += l->nw + l->nb;
+		} else if (l->kind == NN_BN && !(i && foldable(n, i - 1))) {
+			prep += 2 * (size_t)l->oc;
+		}
+	}
+	e->x = xmalloc(xmul(EVAL_BATCH, big) * sizeof(float));
+	e->y = xmalloc(xmul(EVAL_BATCH, big) * sizeof(float));
+	e->cols = xmalloc(cols * sizeof(float));
+	e->prod = xmalloc(prod * sizeof(float));
+	e->prep = xmalloc((prep ? prep : 1) * sizeof(float));
+	return e;
+}
+
+static void eval_free(struct eval *e)
+{
+	if (!e)
+		return;
+	free(e->x);
+	free(e->y);
+	free(e->cols);
+	free(e->prod);
+	free(e->prep);
+	free(e);
+}
+
+/* The weights of the network's present parameters as inference reads
+ * them: batch norms folded in, convolution weights in patch order.  Redone
+ * each call, so they are never stale when the parameters change. */
+static void prepare(const struct nn *n, struct eval *e)
+{
+	const float *P = n->param, *S = n->state;
+	for (int i = 0; i < n->nl; i++) {
+		const struct nn_layer *l = &n->l[i];
+		float *dst = e->prep + e->poff[i];
+		e->w[i] = P + l->woff;
+		e->b[i] = P + l->boff;
+		if (l->kind == NN_BN && !(i && foldable(n, i - 1))) {
+			/* alone: (x - mean) / sd, then gamma and beta */
+			for (int c = 0; c < l->oc; c++) {
+				dst[c] = S[l->soff + c];
+				dst[l->oc + c] = 1 / sqrtf(S[l->soff + l->oc + c] + NN_BN_EPS);
+			}
+			e->w[i] = dst;
+			continue;
+		}
+		int fold = foldable(n, i);
+		if (!(l->kind == NN_CONV || (l->kind == NN_FC && fold)))
+			continue;
+		const struct nn_layer *bn = fold ? &n->l[i + 1] : NULL;
+		int O = l->oc, k = l->k, C = l->ic, Op = l->kind == NN_CONV ? padded(O) : O;
+		size_t K = l->nw / (size_t)O;
+		float *bias = dst + K * Op;
+		if (Op > O) {
+			/* the padding: products of zero, never stored */
+			memset(dst, 0, K * Op * sizeof(float));
+			memset(bias + O, 0, (size_t)(Op - O) * sizeof(float));
+		}
+		for (int o = 0; o < O; o++) {
+			float a = 1;
+			bias[o] = P[l->boff + o];
+			if (bn) {
+				a = P[bn->boff + o] / sqrtf(S[bn->soff + O + o] + NN_BN_EPS);
+				bias[o] = (P[l->boff + o] - S[bn->soff + o]) * a + P[bn->boff + O + o];
+			}
+			const float *src = P + l->woff + (size_t)o * K;
+			if (l->kind == NN_FC) {
+				for (size_t j = 0; j < K; j++)
+					dst[(size_t)o * K + j] = src[j] * a;
+				continue;
+			}
+			/* source (ci, ki, kj); patches (ki, kj, ci): BLAS reads O x K,
+			 * direct sums K x Op */
+			for (int ci = 0; ci < C; ci++)
+				for (int t = 0; t < k * k; t++) {
+					size_t j = (size_t)t * C + ci;
+					dst[direct(l) ? j * Op + o : o * K + j] = src[(size_t)ci * k * k + t] * a;
+				}
+		}
+		e->w[i] = dst;
+		e->b[i] = bias;
+	}
+}
+
+/* ---- convolutions ---- */
+
+/* where a patch row is: example, pool output pixel, place in the pool */
+struct at {
+	int b, py, px, dy, dx;
+};
+
+static void at_next(struct at *a, int pk, int ph, int pw)
+{
+	if (++a->dx < pk)
+		return;
+	a->dx = 0;
+	if (++a->dy < pk)
+		return;
+	a->dy = 0;
+	if (++a->px < pw)
+		return;
+	a->px = 0;
+	if (++a->py < ph)
+		return;
+	a->py = 0;
+	a->b++;
+}
+
+/* the patch at (iy0, ix0) of img (ih x iw x C) in patch order; zeros outside */
+static void patch(const struct nn_layer *l, const float *img, int iy0, int ix0, float *dst)
+{
+	int k = l->k, C = l->ic, run = k * C;
+	for (int ki = 0; ki < k; ki++, dst += run) {
+		int iy = iy0 + ki;
+		if (iy < 0 || iy >= l->ih) {
+			memset(dst, 0, (size_t)run * sizeof(float));
+			continue;
+		}
+		const float *row = img + (size_t)iy * l->iw * C;
+		if (C > 1 && ix0 >= 0 && ix0 + k <= l->iw) {
+			memcpy(dst, row + (size_t)ix0 * C, (size_t)run * sizeof(float));
+			continue;
+		}
+		for (int kj = 0; kj < k; kj++) {
+			int ix = ix0 + kj;
+			if (C == 1) /* a call per value would cost more than the copy */
+				dst[kj] = ix < 0 || ix >= l->iw ? 0.0f : row[ix];
+			else if (ix < 0 || ix >= l->iw)
+				memset(dst + kj * C, 0, (size_t)C * sizeof(float));
+			else
+				memcpy(dst + kj * C, row + (size_t)ix * C, (size_t)C * sizeof(float));
+		}
+	}
+}
+
+/* the patches of nr rows from a on into cols (nr x K) */
+static void patches(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t nr, const float *x,
+		    float *cols)
+{
+	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
+	size_t K = (size_t)l->ic * l->k * l->k;
+	for (size_t r = 0; r < nr; r++, at_next(&a, pk, ph, pw)) {
+		int iy0 = (a.py * pk + a.dy) * l->stride - l->pad, ix0 = (a.px * pk + a.dx) * l->stride - l->pad;
+		patch(l, x + a.b * in_size(l), iy0, ix0, cols + r * K);
+	}
+}
+
+__attribute__((always_inline)) static inline v16 load(const float *p)
+{
+	v16 v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* b where b > a, else a, lane by lane (so a NaN in b is never taken) */
+__attribute__((always_inline)) static inline v16 vmax(v16 a, v16 b)
+{
+	v16i m = b > a;
+	return (v16)(((v16i)b & m) | ((v16i)a & ~m));
+}
+
+/* the last step of a layer's 16 channels from c on: the bias, the ReLU
+ * when relu, and the O - c of them that exist stored in y */
+__attribute__((always_inline)) static inline void put(float *y, v16 v, const float *bias, int relu, int c, int O)
+{
+	v += load(bias + c);
+	if (relu)
+		v = vmax((v16){0}, v);
+	memcpy(y + c, &v, (O - c < LANES ? (size_t)(O - c) : LANES) * sizeof(float));
+}
+
+/* y[p] = the max of the g product rows (of Op) of pixel p, then bias and
+ * ReLU: a convolution's products reduced by its pool */
+HOT static void pool_rows(const float *prod, size_t np, int g, int O, const float *bias, int relu, float *y)
+{
+	int Op = padded(O);
+	for (size_t p = 0; p < np; p++, prod += (size_t)g * Op, y += O)
+		for (int c = 0; c < O; c += LANES) {
+			v16 m = load(prod + c);
+			for (int r = 1; r < g; r++)
+				m = vmax(m, load(prod + (size_t)r * Op + c));
+			put(y, m, bias, relu, c, O);
+		}
+}
+
+/* The same for a convolution whose patches are short (K values), from
+ * the images themselves: each product summed over the patch in order,
+ * times wt (K x Op).  Patches that reach outside the image are copied
+ * with their zeros first. */
+HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t np,
+			    const float *x, const float *wt, const float *bias, int relu, float *y)
+{
+	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
+	int g = pk * pk, k = l->k, C = l->ic, K = C * k * k, O = l->oc, Op = padded(O);
+	int off[DIRECT_K], seq[DIRECT_K];
+	float buf[DIRECT_K];
+	for (int t = 0; t < K; t++) {
+		seq[t] = t;
+		off[t] = (t / C / k * l->iw + t / C % k) * C + t % C;
+	}
+	for (size_t p = 0; p < np; p++, y += O) {
+		struct at first = a;
+		for (int c = 0; c < O; c += LANES) {
+			v16 m = {0};
+			a = first;
+			for (int r = 0; r < g; r++, at_next(&a, pk, ph, pw)) {
+				const float *img = x + a.b * in_size(l), *src = buf;
+				const int *o = seq;
+				int iy0 = (a.py * pk + a.dy) * l->stride - l->pad, ix0 = (a.px * pk + a.dx) * l->stride - l->pad;
+				if (iy0 >= 0 && ix0 >= 0 && iy0 + k <= l->ih && ix0 + k <= l->iw) {
+					src = img + ((size_t)iy0 * l->iw + ix0) * C;
+					o = off;
+				} else {
+					patch(l, img, iy0, ix0, buf);
+				}
+				v16 acc = {0};
+				for (int t = 0; t < K; t++)
+					acc += src[o[t]] * load(wt + (size_t)t * Op + c);
+				m = r ? vmax(m, acc) : acc;
+			}
+			put(y, m, bias, relu, c, O);
+		}
+	}
+}
+
+/* Convolution l (weights w, biases b) of x (B x ih x iw x ic), then its
+ * ReLU when relu and the max pool `pool` when not NULL, into y (B x h x w
+ * x oc, h x w the pool's output when pooling). */
+static void conv(struct eval *e, const struct nn_layer *l, const struct nn_layer *pool, int relu, const float *w,
+		 const float *b, const float *x, float *y, int B)
+{
+	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
+	int g = pk * pk, K = l->ic * l->k * l->k, O = l->oc;
+	size_t per = (size_t)ph * pw * g, rows = per * B, step = block_rows(g);
+	for (size_t r0 = 0; r0 < rows; r0 += step) {
+		size_t nr = rows - r0 < step ? rows - r0 : step, t = r0 % per, pix = t / g;
+		struct at a = {(int)(r0 / per), (int)(pix / pw), (int)(pix % pw), (int)(t % g / pk), (int)(t % pk)};
+		if (direct(l)) {
+			direct_rows(l, pool, a, nr / g, x, w, b, relu, y + r0 / g * O);
+		} else {
+			patches(l, pool, a, nr, x, e->cols);
+			dense_gemm(0, 1, (int)nr, O, K, 1, e->cols, K, w, K, 0, e->prod, padded(O));
+			pool_rows(e->prod, nr / g, g, O, b, relu, y + r0 / g * O);
+		}
+	}
+}
+
+/* a pool on its own, channels-last */
+static void pool(const struct nn_layer *l, const float *x, float *y, int B)
+{
+	int C = l->ic, max = l->kind == NN_MAXPOOL;
+	float inv = 1.0f / (l->k * l->k);
+	for (int b = 0; b < B; b++)
+		for (int oy = 0; oy < l->oh; oy++)
+			for (int ox = 0; ox < l->ow; ox++) {
+				float *d = y + (((size_t)b * l->oh + oy) * l->ow + ox) * C;
+				for (int ky = 0; ky < l->k; ky++)
+					for (int kx = 0; kx < l->k; kx++) {
+						const float *s = x + (((size_t)b * l->ih + oy * l->stride + ky) * l->iw +
+								      ox * l->stride + kx) * C;
+						for (int c = 0; c < C; c++)
+							d[c] = !ky && !kx ? s[c] : max ? (s[c] > d[c] ? s[c] : d[c]) : d[c] + s[c];
+					}
+				if (!max)
+					for (int c = 0; c < C; c++)
+						d[c] *= inv;
+			}
+}
+
+/* ---- the pass ---- */
+
+/* the rows of x plus their biases (b NULL: none), and the ReLU after them
+ * when relu */
+static void bias_act(float *x, size_t rows, int O, const float *b, int relu)
+{
+	for (size_t r = 0; r < rows; r++, x += O)
+		for (int o = 0; o < O; o++) {
+			float v = b ? x[o] + b[o] : x[o];
+			x[o] = relu && !(v > 0) ? 0.0f : v;
+		}
+}
+
+/* The logits of B examples: dense xs[b] (C x H x W, as records hold
+ * them), or sparse idx/val/nnz. */
+static const float *pass(const struct nn *n, struct eval *e, int B, const float *const *xs,
+			 const uint32_t *const *idx, const float *const *val, const uint32_t *nnz)
+{
+	float *cur = e->x, *nxt = e->y, *tmp;
+	if (!n->sparse) {
+		size_t P = (size_t)n->in_h * n->in_w;
+		int C = n->in_c;
+		for (int b = 0; b < B; b++) {
+			float *d = cur + (size_t)b * n->dim;
+			if (C == 1)
+				memcpy(d, xs[b], n->dim * sizeof(float));
+			else
+				for (size_t p = 0; p < P; p++)
+					for (int c = 0; c < C; c++)
+						d[p * C + c] = xs[b][c * P + p];
+		}
+	}
+	for (int i = 0; i < n->nl; i++) {
+		const struct nn_layer *l = &n->l[i];
+		int fold = foldable(n, i), skip = 0;
+		int relu = (l->kind == NN_CONV || l->kind == NN_FC) && !l->sparse_in && i + 1 + fold < n->nl &&
+			   n->l[i + 1 + fold].kind == NN_RELU;
+		size_t osz = out_size(l);
+		switch (l->kind) {
+		case NN_CONV: {
+			const struct nn_layer *p = fused_pool(n, i, &skip);
+			conv(e, l, p, relu, e->w[i], e->b[i], cur, nxt, B);
+			i += p ? skip : fold + relu;
+			break;
+		}
+		case NN_MAXPOOL:
+		case NN_AVGPOOL:
+			pool(l, cur, nxt, B);
+			break;
+		case NN_FC: {
+			int O = l->out;
+			if (l->sparse_in) {
+				for (int b = 0; b < B; b++) {
+					float *row = nxt + (size_t)b * O;
+					memcpy(row, e->b[i], O * sizeof(float));
+					for (uint32_t k = 0; k < nnz[b]; k++) {
+						uint32_t j = idx[b][k];
+						if (j >= n->dim)
+							continue; /* features the model never saw weigh nothing */
+						const float *wr = e->w[i] + (size_t)j * O;
+						float v = val[b][k];
+						for (int o = 0; o < O; o++)
+							row[o] += v * wr[o];
+					}
+				}
+				break;
+			}
+			size_t isz = in_size(l);
+			if (l->spatial_in) {
+				/* the weights read the image as C x H x W */
+				size_t PP = (size_t)l->ih * l->iw;
+				size_t C = (size_t)l->ic;
+				for (int b = 0; b < B; b++) {
+					const float *restrict src = cur + (size_t)b * isz;
+					float *restrict dst = nxt + (size_t)b * isz;
+					for (size_t c = 0; c < C; c++)
+						for (size_t p = 0; p < PP; p++)
+							dst[c * PP + p] = src[p * C + c];
+				}
+				tmp = cur, cur = nxt, nxt = tmp;
+			}
+			dense_gemm(0, 1, B, O, (int)isz, 1, cur, (int)isz, e->w[i], (int)isz, 0, nxt, O);
+			bias_act(nxt, (size_t)B, O, e->b[i], relu);
+			i += fold + relu;
+			break;
+		}
+		case NN_RELU:
+			bias_act(cur, osz * B, 1, NULL, 1);
+			continue;
+		case NN_BN: {
+			/* channels are the innermost index, of images and of vectors alike */
+			int C = l->oc;
+			const float *mean = e->w[i], *inv = mean + C, *gam = e->b[i], *bet = gam + C;
+			for (size_t k = 0; k < osz * B; k += C)
+				for (int c = 0; c < C; c++)
+					cur[k + c] = gam[c] * ((cur[k + c] - mean[c]) * inv[c]) + bet[c];
+			continue;
+		}
+		case NN_DROPOUT:
+			continue;
+		}
+		tmp = cur, cur = nxt, nxt = tmp;
+	}
+	return cur;
+}
+
+/* ---- the entry points (nn.h) ---- */
+
+/* Each thread keeps the workspace of the last network it ran, so a
+ * stream allocates once per thread, not once per record; networks are told
+ * apart by their id, never by their address. */
+static _Thread_local struct eval *tls_eval;
+
+static struct eval *eval_for(const struct nn *n)
+{
+	dense_init();
+	if (!tls_eval || tls_eval->id != n->id) {
+		eval_free(tls_eval);
+		tls_eval = eval_new(n);
+	}
+	prepare(n, tls_eval);
+	return tls_eval;
+}
+
+/* count examples in batches of EVAL_BATCH: the same batches whatever the thread */
+static void run(const struct nn *n, struct eval *e, const float *const *xs, const uint32_t *const *idx,
+		const float *const *val, const uint32_t *nnz, int count, float *probs)
+{
+	for (int at = 0; at < count; at += EVAL_BATCH) {
+		int B = count - at < EVAL_BATCH ? count - at : EVAL_BATCH;
+		const float *z = n->sparse ? pass(n, e, B, NULL, idx + at, val + at, nnz + at)
+					   : pass(n, e, B, xs + at, NULL, NULL, NULL);
+		for (int b = 0; b < B; b++)
+			nn_softmax(z + (size_t)b * n->nout, n->nout, probs + (size_t)(at + b) * n->nout);
+	}
+}
+
+void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const float *val, uint32_t nnz, float *probs)
+{
+	run(n, eval_for(n), &x, &idx, &val, &nnz, 1, probs);
+}
+
+void nn_predict_rows(const struct nn *n, const float *const *xs, const uint32_t *const *idx,
+		     const float *const *val, const uint32_t *nnz, int count, float *probs)
+{
+	run(n, eval_for(n), xs, idx, val, nnz, count, probs);
+}
+
+void nn_predict_batch(const struct nn *n, const float *x, int count, float *probs)
+{
+	struct eval *e = eval_for(n);
+	const float *xs[EVAL_BATCH];
+	for (int at = 0; at < count; at += EVAL_BATCH) {
+		int B = count - at < EVAL_BATCH ? count - at : EVAL_BATCH;
+		for (int b = 0; b < B; b++)
+			xs[b] = x + (size_t)(at + b) * n->dim;
+		run(n, e, xs, NULL, NULL, NULL, B, probs + (size_t)at * n->nout);
+	}
+}
