@@ -308,41 +308,55 @@ HOT static void pool_rows(const float *prod, size_t np, int g, int O, const floa
 }
 
 /* The same for a convolution whose patches are short (K values), from
- * the images themselves: each product summed over the patch in order,
- * times wt (K x Op).  Patches that reach outside the image are copied
- * with their zeros first. */
-HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t np,
-			    const float *x, const float *wt, const float *bias, int relu, float *y)
+ * the images themselves: each product summed over its patch in order,
+ * times wt (K x Op), four rows at once (one sum would wait on each step
+ * of the last).  Patches that reach outside the image are copied with
+ * their zeros into cols first. */
+HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t nr,
+			    const float *x, const float *wt, const float *bias, int relu, float *cols, float *y)
 {
 	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
 	int g = pk * pk, k = l->k, C = l->ic, K = C * k * k, O = l->oc, Op = padded(O);
 	int off[DIRECT_K], seq[DIRECT_K];
-	float buf[DIRECT_K];
+	const float *src[BLOCK_ROWS + 3];
+	const int *at[BLOCK_ROWS + 3];
 	for (int t = 0; t < K; t++) {
 		seq[t] = t;
 		off[t] = (t / C / k * l->iw + t / C % k) * C + t % C;
 	}
-	for (size_t p = 0; p < np; p++, y += O) {
-		struct at first = a;
-		for (int c = 0; c < O; c += LANES) {
-			v16 m = {0};
-			a = first;
-			for (int r = 0; r < g; r++, at_next(&a, pk, ph, pw)) {
-				const float *img = x + a.b * in_size(l), *src = buf;
-				const int *o = seq;
-				int iy0 = (a.py * pk + a.dy) * l->stride - l->pad, ix0 = (a.px * pk + a.dx) * l->stride - l->pad;
-				if (iy0 >= 0 && ix0 >= 0 && iy0 + k <= l->ih && ix0 + k <= l->iw) {
-					src = img + ((size_t)iy0 * l->iw + ix0) * C;
-					o = off;
-				} else {
-					patch(l, img, iy0, ix0, buf);
-				}
-				v16 acc = {0};
-				for (int t = 0; t < K; t++)
-					acc += src[o[t]] * load(wt + (size_t)t * Op + c);
-				m = r ? vmax(m, acc) : acc;
+	for (size_t r = 0; r < nr; r++, at_next(&a, pk, ph, pw)) {
+		const float *img = x + a.b * in_size(l);
+		int iy0 = (a.py * pk + a.dy) * l->stride - l->pad, ix0 = (a.px * pk + a.dx) * l->stride - l->pad;
+		if (iy0 >= 0 && ix0 >= 0 && iy0 + k <= l->ih && ix0 + k <= l->iw) {
+			src[r] = img + ((size_t)iy0 * l->iw + ix0) * C;
+			at[r] = off;
+		} else {
+			patch(l, img, iy0, ix0, cols + r * K);
+			src[r] = cols + r * K;
+			at[r] = seq;
+		}
+	}
+	for (size_t r = nr; r < nr + 3; r++) { /* the last group's missing rows: computed, never used */
+		src[r] = src[nr - 1];
+		at[r] = at[nr - 1];
+	}
+	for (int c = 0; c < O; c += LANES) {
+		v16 m = {0};
+		for (size_t r = 0; r < nr; r += 4) {
+			v16 acc[4] = {{0}, {0}, {0}, {0}};
+			for (int t = 0; t < K; t++) {
+				v16 w = load(wt + (size_t)t * Op + c);
+				acc[0] += src[r][at[r][t]] * w;
+				acc[1] += src[r + 1][at[r + 1][t]] * w;
+				acc[2] += src[r + 2][at[r + 2][t]] * w;
+				acc[3] += src[r + 3][at[r + 3][t]] * w;
 			}
-			put(y, m, bias, relu, c, O);
+			for (size_t i = 0; i < 4 && r + i < nr; i++) {
+				size_t q = (r + i) % (size_t)g;
+				m = q ? vmax(m, acc[i]) : acc[i];
+				if (q == (size_t)g - 1)
+					put(y + (r + i) / g * O, m, bias, relu, c, O);
+			}
 		}
 	}
 }
@@ -360,7 +374,7 @@ static void conv(struct eval *e, const struct nn_layer *l, const struct nn_layer
 		size_t nr = rows - r0 < step ? rows - r0 : step, t = r0 % per, pix = t / g;
 		struct at a = {(int)(r0 / per), (int)(pix / pw), (int)(pix % pw), (int)(t % g / pk), (int)(t % pk)};
 		if (direct(l)) {
-			direct_rows(l, pool, a, nr / g, x, w, b, relu, y + r0 / g * O);
+			direct_rows(l, pool, a, nr, x, w, b, relu, e->cols, y + r0 / g * O);
 		} else {
 			patches(l, pool, a, nr, x, e->cols);
 			dense_gemm(0, 1, (int)nr, O, K, 1, e->cols, K, w, K, 0, e->prod, padded(O));
