@@ -30,6 +30,8 @@
 #define EVAL_BATCH 32
 /* patch rows a block: a block's patches and products stay in L2 */
 #define BLOCK_ROWS 256
+/* tiles a block of a Winograd convolution, for the same reason */
+#define TILES 64
 /* patches of at most this many values are summed directly, not by BLAS:
  * a product that thin spends its time packing, not multiplying */
 #define DIRECT_K 32
@@ -56,6 +58,7 @@ struct eval {
 	float *x, *y;	   /* activations of a batch, in and out: EVAL_BATCH x the largest layer */
 	float *cols, *prod; /* a block of patches and their products */
 	float *prep;	   /* weights and biases prepared for inference */
+	float *zero;	   /* a pixel outside the image, for Winograd tiles */
 	size_t poff[NN_MAX_LAYERS]; /* where layer i's prepared values start */
 	const float *w[NN_MAX_LAYERS], *b[NN_MAX_LAYERS]; /* layer i's weights and biases */
 };
@@ -84,6 +87,12 @@ static const struct nn_layer *fused_pool(const struct nn *n, int i, int *skip)
 	return &n->l[j];
 }
 
+/* channels rounded up to whole vectors */
+static int padded(int c)
+{
+	return (c + LANES - 1) / LANES * LANES;
+}
+
 /* patch rows a block of convolution l, for pools of g pixels */
 static size_t block_rows(int g)
 {
@@ -95,17 +104,27 @@ static int direct(const struct nn_layer *l)
 	return l->ic * l->k * l->k <= DIRECT_K;
 }
 
-/* channels rounded up to whole vectors */
-static int padded(int c)
+/* Winograd's F(2x2, 3x3) (Lavin and Gray, 2016) for a 3x3 convolution
+ * that a 2x2 max pool follows: the four outputs of one pool window from
+ * the 4x4 input tile under it with 16 products a pair of channels, not
+ * 36, done as 16 matrix products over the tiles; the transforms cost
+ * little beside them. */
+static int winograd(const struct nn_layer *l, const struct nn_layer *pool)
 {
-	return (c + LANES - 1) / LANES * LANES;
+	return pool && pool->k == 2 && l->k == 3 && l->stride == 1 && !direct(l);
+}
+
+/* the floats of convolution l's prepared weights */
+static size_t conv_weights(const struct nn_layer *l, const struct nn_layer *pool)
+{
+	return winograd(l, pool) ? 16 * (size_t)l->oc * l->ic : (size_t)l->ic * l->k * l->k * padded(l->oc);
 }
 
 static struct eval *eval_new(const struct nn *n)
 {
 	struct eval *e = xcalloc(1, sizeof *e);
 	e->id = n->id;
-	size_t big = n->sparse ? 1 : n->dim, cols = 1, prod = 1, prep = 0;
+	size_t big = n->sparse ? 1 : n->dim, cols = 1, prod = 1, prep = 0, zero = 1;
 	for (int i = 0; i < n->nl; i++) {
 		const struct nn_layer *l = &n->l[i];
 		if (out_size(l) > big)
@@ -117,11 +136,13 @@ static struct eval *eval_new(const struct nn *n)
 			int skip;
 			const struct nn_layer *p = fused_pool(n, i, &skip);
 			size_t r = block_rows(p ? p->k * p->k : 1), K = (size_t)l->ic * l->k * l->k;
+			if (winograd(l, p))
+				r = 16 * TILES, K = (size_t)l->ic, zero = K > zero ? K : zero;
 			if (r * K > cols)
 				cols = r * K;
 			if (r * padded(l->oc) > prod)
 				prod = r * padded(l->oc);
-			prep += K * padded(l->oc) + padded(l->oc);
+			prep += conv_weights(l, p) + padded(l->oc);
 		} else if (l->kind == NN_FC && foldable(n, i)) {
 			prep += l->nw + l->nb;
 		} else if (l->kind == NN_BN && !(i && foldable(n, i - 1))) {
@@ -133,6 +154,7 @@ static struct eval *eval_new(const struct nn *n)
 	e->cols = xmalloc(cols * sizeof(float));
 	e->prod = xmalloc(prod * sizeof(float));
 	e->prep = xmalloc((prep ? prep : 1) * sizeof(float));
+	e->zero = xcalloc(zero, sizeof(float));
 	return e;
 }
 
@@ -145,7 +167,29 @@ static void eval_free(struct eval *e)
 	free(e->cols);
 	free(e->prod);
 	free(e->prep);
+	free(e->zero);
 	free(e);
+}
+
+/* U = G g G^T of the 3x3 kernel g (times a) into u[(4i + j) * stride] */
+static void wino_weights(const float *g, float a, float *u, size_t stride)
+{
+	double t[4][3], r[4][4];
+	for (int j = 0; j < 3; j++) {
+		double g0 = g[j] * (double)a, g1 = g[3 + j] * (double)a, g2 = g[6 + j] * (double)a;
+		t[0][j] = g0;
+		t[1][j] = (g0 + g1 + g2) / 2;
+		t[2][j] = (g0 - g1 + g2) / 2;
+		t[3][j] = g2;
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i][0] = t[i][0];
+		r[i][1] = (t[i][0] + t[i][1] + t[i][2]) / 2;
+		r[i][2] = (t[i][0] - t[i][1] + t[i][2]) / 2;
+		r[i][3] = t[i][2];
+		for (int j = 0; j < 4; j++)
+			u[(size_t)(4 * i + j) * stride] = (float)r[i][j];
+	}
 }
 
 /* The weights of the network's present parameters as inference reads
@@ -171,13 +215,15 @@ static void prepare(const struct nn *n, struct eval *e)
 		int fold = foldable(n, i);
 		if (!(l->kind == NN_CONV || (l->kind == NN_FC && fold)))
 			continue;
-		const struct nn_layer *bn = fold ? &n->l[i + 1] : NULL;
-		int O = l->oc, k = l->k, C = l->ic, Op = l->kind == NN_CONV ? padded(O) : O;
-		size_t K = l->nw / (size_t)O;
-		float *bias = dst + K * Op;
+		const struct nn_layer *bn = fold ? &n->l[i + 1] : NULL, *pool = NULL;
+		int O = l->oc, k = l->k, C = l->ic, Op = l->kind == NN_CONV ? padded(O) : O, skip;
+		if (l->kind == NN_CONV)
+			pool = fused_pool(n, i, &skip);
+		size_t K = l->nw / (size_t)O, nw = l->kind == NN_CONV ? conv_weights(l, pool) : l->nw;
+		float *bias = dst + nw;
 		if (Op > O) {
 			/* the padding: products of zero, never stored */
-			memset(dst, 0, K * Op * sizeof(float));
+			memset(dst, 0, nw * sizeof(float));
 			memset(bias + O, 0, (size_t)(Op - O) * sizeof(float));
 		}
 		for (int o = 0; o < O; o++) {
@@ -191,6 +237,11 @@ static void prepare(const struct nn *n, struct eval *e)
 			if (l->kind == NN_FC) {
 				for (size_t j = 0; j < K; j++)
 					dst[(size_t)o * K + j] = src[j] * a;
+				continue;
+			}
+			if (winograd(l, pool)) {
+				for (int ci = 0; ci < C; ci++)
+					wino_weights(src + (size_t)ci * 9, a, dst + (size_t)o * C + ci, (size_t)O * C);
 				continue;
 			}
 			/* source (ci, ki, kj); patches (ki, kj, ci): BLAS reads O x K,
@@ -276,6 +327,26 @@ __attribute__((always_inline)) static inline v16 load(const float *p)
 	return v;
 }
 
+/* the first n of 16 values, the rest zero; and stored back (a copy of a
+ * fixed size is one instruction, one of a variable size a call) */
+__attribute__((always_inline)) static inline v16 load_n(const float *p, size_t n)
+{
+	v16 v = {0};
+	if (n == LANES)
+		memcpy(&v, p, sizeof v);
+	else
+		memcpy(&v, p, n * sizeof(float));
+	return v;
+}
+
+__attribute__((always_inline)) static inline void store_n(float *p, v16 v, size_t n)
+{
+	if (n == LANES)
+		memcpy(p, &v, sizeof v);
+	else
+		memcpy(p, &v, n * sizeof(float));
+}
+
 /* b where b > a, else a, lane by lane (so a NaN in b is never taken) */
 __attribute__((always_inline)) static inline v16 vmax(v16 a, v16 b)
 {
@@ -290,7 +361,7 @@ __attribute__((always_inline)) static inline void put(float *y, v16 v, const flo
 	v += load(bias + c);
 	if (relu)
 		v = vmax((v16){0}, v);
-	memcpy(y + c, &v, (O - c < LANES ? (size_t)(O - c) : LANES) * sizeof(float));
+	store_n(y + c, v, O - c < LANES ? (size_t)(O - c) : LANES);
 }
 
 /* y[p] = the max of the g product rows (of Op) of pixel p, then bias and
@@ -361,6 +432,70 @@ HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *poo
 	}
 }
 
+/* The 16 transformed planes (nt x C each) of tiles t0 .. t0+nt-1:
+ * V = B^T d B for each channel's 4x4 tile d. */
+HOT static void wino_in(const struct nn_layer *l, const struct nn_layer *pool, const float *x, size_t t0, size_t nt,
+			const float *zero, float *restrict v)
+{
+	int C = l->ic;
+	size_t per = (size_t)pool->oh * pool->ow, plane = nt * C;
+	for (size_t t = 0; t < nt; t++) {
+		size_t tt = t0 + t, pix = tt % per;
+		const float *img = x + tt / per * in_size(l), *p[16];
+		int iy0 = (int)(pix / pool->ow) * 2 - l->pad, ix0 = (int)(pix % pool->ow) * 2 - l->pad;
+		for (int i = 0; i < 4; i++)
+			for (int j = 0; j < 4; j++) {
+				int iy = iy0 + i, ix = ix0 + j;
+				p[4 * i + j] = iy >= 0 && iy < l->ih && ix >= 0 && ix < l->iw ? img + ((size_t)iy * l->iw + ix) * C : zero;
+			}
+		float *out = v + t * C;
+		for (int c = 0; c < C; c += LANES) {
+			/* 16 channels at once; the last few through a full vector */
+			size_t nc = C - c < LANES ? (size_t)(C - c) : LANES;
+			v16 d[16], r[16], o[16];
+			for (int q = 0; q < 16; q++)
+				d[q] = load_n(p[q] + c, nc);
+			for (int j = 0; j < 4; j++) {
+				r[j] = d[j] - d[8 + j];
+				r[4 + j] = d[4 + j] + d[8 + j];
+				r[8 + j] = d[8 + j] - d[4 + j];
+				r[12 + j] = d[4 + j] - d[12 + j];
+			}
+			for (int i = 0; i < 4; i++) {
+				const v16 *ri = r + 4 * i;
+				o[4 * i] = ri[0] - ri[2];
+				o[4 * i + 1] = ri[1] + ri[2];
+				o[4 * i + 2] = ri[2] - ri[1];
+				o[4 * i + 3] = ri[1] - ri[3];
+			}
+			for (int q = 0; q < 16; q++)
+				store_n(out + q * plane + c, o[q], nc);
+		}
+	}
+}
+
+/* From the 16 product planes (nt x O each) of nt tiles: each tile's 2x2
+ * outputs A^T M A, their max, the bias and the ReLU, into y (nt x O). */
+HOT static void wino_out(const float *restrict m, size_t nt, int O, const float *restrict bias, int relu,
+			 float *restrict y)
+{
+	size_t plane = nt * O;
+	for (size_t t = 0; t < nt; t++, m += O, y += O)
+		for (int o = 0; o < O; o += LANES) {
+			size_t no = O - o < LANES ? (size_t)(O - o) : LANES;
+			v16 s[16], a0[4], a1[4];
+			for (int q = 0; q < 16; q++)
+				s[q] = load_n(m + q * plane + o, no);
+			for (int j = 0; j < 4; j++) {
+				a0[j] = s[j] + s[4 + j] + s[8 + j];
+				a1[j] = s[4 + j] - s[8 + j] - s[12 + j];
+			}
+			v16 mx = vmax(vmax(vmax(a0[0] + a0[1] + a0[2], a0[1] - a0[2] - a0[3]), a1[0] + a1[1] + a1[2]),
+				      a1[1] - a1[2] - a1[3]);
+			put(y, mx, bias, relu, o, O);
+		}
+}
+
 /* Convolution l (weights w, biases b) of x (B x ih x iw x ic), then its
  * ReLU when relu and the max pool `pool` when not NULL, into y (B x h x w
  * x oc, h x w the pool's output when pooling). */
@@ -368,8 +503,20 @@ static void conv(struct eval *e, const struct nn_layer *l, const struct nn_layer
 		 const float *b, const float *x, float *y, int B)
 {
 	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
-	int g = pk * pk, K = l->ic * l->k * l->k, O = l->oc;
+	int g = pk * pk, K = l->ic * l->k * l->k, O = l->oc, C = l->ic;
 	size_t per = (size_t)ph * pw * g, rows = per * B, step = block_rows(g);
+	if (winograd(l, pool)) {
+		size_t tiles = (size_t)ph * pw * B;
+		for (size_t t0 = 0; t0 < tiles; t0 += TILES) {
+			size_t nt = tiles - t0 < TILES ? tiles - t0 : TILES;
+			wino_in(l, pool, x, t0, nt, e->zero, e->cols);
+			for (int q = 0; q < 16; q++)
+				dense_gemm(0, 1, (int)nt, O, C, 1, e->cols + q * nt * C, C, w + (size_t)q * O * C, C, 0,
+					   e->prod + q * nt * O, O);
+			wino_out(e->prod, nt, O, b, relu, y + t0 * O);
+		}
+		return;
+	}
 	for (size_t r0 = 0; r0 < rows; r0 += step) {
 		size_t nr = rows - r0 < step ? rows - r0 : step, t = r0 % per, pix = t / g;
 		struct at a = {(int)(r0 / per), (int)(pix / pw), (int)(pix % pw), (int)(t % g / pk), (int)(t % pk)};

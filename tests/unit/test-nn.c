@@ -1,8 +1,8 @@
 /* test-nn - every layer's gradient against finite differences, a tiny set
  * learned to 100 %, bit-identical training at 1 and 2 threads, the
  * patches of dense.c against a direct convolution, and inference (each of
- * its paths: direct and BLAS convolutions, fused and lone pools, folded
- * and lone batch norms) against the layers computed one by one. */
+ * its paths: direct, BLAS and Winograd convolutions, fused and lone pools,
+ * folded and lone batch norms) against the layers computed one by one. */
 #include "dense.h"
 #include "nn.h"
 #include "tap.h"
@@ -425,7 +425,7 @@ int main(void)
 	check_net("conv2x2:3,relu,conv2x2:2,fc", 1, 5, 5, 0, 0);
 	check_net("fc:8,bn,relu,dropout:0.5,fc", 1, 1, 10, 0, 0);
 	check_net("fc:6,relu,fc", 0, 0, 0, 1, 30);
-	/* direct first layers (a partial vector of channels), BLAS ones, fused pools */
+	/* direct first layers (a partial vector of channels), Winograd second ones, fused pools */
 	check_eval("conv3x3:20,relu,maxpool2,conv3x3:24:p1,bn,relu,maxpool2,fc:12,relu,fc", 1, 12, 12, 0, 0);
 	check_eval("conv3x3:16:p1,bn,relu,maxpool2,conv3x3:32:p1,bn,relu,maxpool2,fc:8,relu,dropout:0.3,fc", 1, 10, 10, 0, 0);
 	/* colour, stride and padding; a pool on its own */
@@ -433,6 +433,8 @@ int main(void)
 	/* overlapping pools, lone batch norms and ReLUs, a pool fused with no ReLU */
 	check_eval("conv5x5:17:p2,maxpool3:s2,bn,relu,conv3x3:5,maxpool2,fc:7,dropout:0.5,fc", 2, 11, 11, 0, 0);
 	check_eval("bn,conv2x2:33,maxpool2:s1,fc", 1, 6, 6, 0, 0);
+	/* a fused 2x2 pool after a convolution Winograd does not take (5x5) */
+	check_eval("conv5x5:6:p2,relu,maxpool2,fc", 2, 8, 8, 0, 0);
 	/* pools of 9 pixels, direct and by BLAS */
 	check_eval("conv3x3:4,relu,maxpool3,fc", 1, 11, 11, 0, 0);
 	check_eval("conv3x3:4,relu,maxpool3,fc", 4, 11, 11, 0, 0);
