@@ -31,7 +31,7 @@
 /* patch rows a block: a block's patches and products stay in L2 */
 #define BLOCK_ROWS 256
 /* tiles a block of a Winograd convolution, for the same reason */
-#define TILES 64
+#define TILES 128
 /* patches of at most this many values are summed directly, not by BLAS:
  * a product that thin spends its time packing, not multiplying */
 #define DIRECT_K 32
@@ -45,12 +45,6 @@ typedef int32_t v16i __attribute__((vector_size(LANES * sizeof(float))));
 /* the helpers that take and return them are always inlined: no call, so
  * no calling convention, crosses a target clone's boundary */
 #pragma GCC diagnostic ignored "-Wpsabi"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HOT
-#endif
 
 /* one thread's workspace for one network */
 struct eval {
@@ -366,7 +360,7 @@ __attribute__((always_inline)) static inline void put(float *y, v16 v, const flo
 
 /* y[p] = the max of the g product rows (of Op) of pixel p, then bias and
  * ReLU: a convolution's products reduced by its pool */
-HOT static void pool_rows(const float *prod, size_t np, int g, int O, const float *bias, int relu, float *y)
+DENSE_HOT static void pool_rows(const float *prod, size_t np, int g, int O, const float *bias, int relu, float *y)
 {
 	int Op = padded(O);
 	for (size_t p = 0; p < np; p++, prod += (size_t)g * Op, y += O)
@@ -383,7 +377,7 @@ HOT static void pool_rows(const float *prod, size_t np, int g, int O, const floa
  * times wt (K x Op), four rows at once (one sum would wait on each step
  * of the last).  Patches that reach outside the image are copied with
  * their zeros into cols first. */
-HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t nr,
+DENSE_HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t nr,
 			    const float *x, const float *wt, const float *bias, int relu, float *cols, float *y)
 {
 	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
@@ -434,7 +428,7 @@ HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *poo
 
 /* The 16 transformed planes (nt x C each) of tiles t0 .. t0+nt-1:
  * V = B^T d B for each channel's 4x4 tile d. */
-HOT static void wino_in(const struct nn_layer *l, const struct nn_layer *pool, const float *x, size_t t0, size_t nt,
+DENSE_HOT static void wino_in(const struct nn_layer *l, const struct nn_layer *pool, const float *x, size_t t0, size_t nt,
 			const float *zero, float *restrict v)
 {
 	int C = l->ic;
@@ -476,7 +470,7 @@ HOT static void wino_in(const struct nn_layer *l, const struct nn_layer *pool, c
 
 /* From the 16 product planes (nt x O each) of nt tiles: each tile's 2x2
  * outputs A^T M A, their max, the bias and the ReLU, into y (nt x O). */
-HOT static void wino_out(const float *restrict m, size_t nt, int O, const float *restrict bias, int relu,
+DENSE_HOT static void wino_out(const float *restrict m, size_t nt, int O, const float *restrict bias, int relu,
 			 float *restrict y)
 {
 	size_t plane = nt * O;
