@@ -98,6 +98,12 @@ static int direct(const struct nn_layer *l)
 	return l->ic * l->k * l->k <= DIRECT_K;
 }
 
+/* the rows of a direct convolution's weights: two vectors at a time */
+static int direct_width(int c)
+{
+	return (c + 2 * LANES - 1) / (2 * LANES) * 2 * LANES;
+}
+
 /* Winograd's F(2x2, 3x3) (Lavin and Gray, 2016) for a 3x3 convolution
  * that a 2x2 max pool follows: the four outputs of one pool window from
  * the 4x4 input tile under it with 16 products a pair of channels, not
@@ -111,7 +117,8 @@ static int winograd(const struct nn_layer *l, const struct nn_layer *pool)
 /* the floats of convolution l's prepared weights */
 static size_t conv_weights(const struct nn_layer *l, const struct nn_layer *pool)
 {
-	return winograd(l, pool) ? 16 * (size_t)l->oc * l->ic : (size_t)l->ic * l->k * l->k * padded(l->oc);
+	size_t K = (size_t)l->ic * l->k * l->k;
+	return winograd(l, pool) ? 16 * (size_t)l->oc * l->ic : direct(l) ? K * direct_width(l->oc) : K * l->oc;
 }
 
 static struct eval *eval_new(const struct nn *n)
@@ -210,12 +217,12 @@ static void prepare(const struct nn *n, struct eval *e)
 		if (!(l->kind == NN_CONV || (l->kind == NN_FC && fold)))
 			continue;
 		const struct nn_layer *bn = fold ? &n->l[i + 1] : NULL, *pool = NULL;
-		int O = l->oc, k = l->k, C = l->ic, Op = l->kind == NN_CONV ? padded(O) : O, skip;
+		int O = l->oc, k = l->k, C = l->ic, Op = l->kind == NN_CONV ? padded(O) : O, Wd = direct_width(O), skip;
 		if (l->kind == NN_CONV)
 			pool = fused_pool(n, i, &skip);
 		size_t K = l->nw / (size_t)O, nw = l->kind == NN_CONV ? conv_weights(l, pool) : l->nw;
 		float *bias = dst + nw;
-		if (Op > O) {
+		if (Op > O || (l->kind == NN_CONV && direct(l) && Wd > O)) {
 			/* the padding: products of zero, never stored */
 			memset(dst, 0, nw * sizeof(float));
 			memset(bias + O, 0, (size_t)(Op - O) * sizeof(float));
@@ -239,11 +246,11 @@ static void prepare(const struct nn *n, struct eval *e)
 				continue;
 			}
 			/* source (ci, ki, kj); patches (ki, kj, ci): BLAS reads O x K,
-			 * direct sums K x Op */
+			 * direct sums K x Wd */
 			for (int ci = 0; ci < C; ci++)
 				for (int t = 0; t < k * k; t++) {
 					size_t j = (size_t)t * C + ci;
-					dst[direct(l) ? j * Op + o : o * K + j] = src[(size_t)ci * k * k + t] * a;
+					dst[direct(l) ? j * Wd + o : o * K + j] = src[(size_t)ci * k * k + t] * a;
 				}
 		}
 		e->w[i] = dst;
@@ -374,14 +381,14 @@ DENSE_HOT static void pool_rows(const float *prod, size_t np, int g, int O, cons
 
 /* The same for a convolution whose patches are short (K values), from
  * the images themselves: each product summed over its patch in order,
- * times wt (K x Op), four rows at once (one sum would wait on each step
- * of the last).  Patches that reach outside the image are copied with
- * their zeros into cols first. */
+ * times wt (K x Wd), four rows and two vectors of channels at once (one
+ * sum would wait on each step of the last).  Patches that reach outside
+ * the image are copied with their zeros into cols first. */
 DENSE_HOT static void direct_rows(const struct nn_layer *l, const struct nn_layer *pool, struct at a, size_t nr,
 			    const float *x, const float *wt, const float *bias, int relu, float *cols, float *y)
 {
 	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
-	int g = pk * pk, k = l->k, C = l->ic, K = C * k * k, O = l->oc, Op = padded(O);
+	int g = pk * pk, k = l->k, C = l->ic, K = C * k * k, O = l->oc, Wd = direct_width(O);
 	int off[DIRECT_K], seq[DIRECT_K];
 	const float *src[BLOCK_ROWS + 3];
 	const int *at[BLOCK_ROWS + 3];
@@ -405,22 +412,27 @@ DENSE_HOT static void direct_rows(const struct nn_layer *l, const struct nn_laye
 		src[r] = src[nr - 1];
 		at[r] = at[nr - 1];
 	}
-	for (int c = 0; c < O; c += LANES) {
-		v16 m = {0};
+	for (int c = 0; c < O; c += 2 * LANES) {
+		v16 m0 = {0}, m1 = {0};
 		for (size_t r = 0; r < nr; r += 4) {
-			v16 acc[4] = {{0}, {0}, {0}, {0}};
+			v16 a0[4] = {{0}, {0}, {0}, {0}}, a1[4] = {{0}, {0}, {0}, {0}};
 			for (int t = 0; t < K; t++) {
-				v16 w = load(wt + (size_t)t * Op + c);
-				acc[0] += src[r][at[r][t]] * w;
-				acc[1] += src[r + 1][at[r + 1][t]] * w;
-				acc[2] += src[r + 2][at[r + 2][t]] * w;
-				acc[3] += src[r + 3][at[r + 3][t]] * w;
+				v16 w0 = load(wt + (size_t)t * Wd + c), w1 = load(wt + (size_t)t * Wd + c + LANES);
+				for (int i = 0; i < 4; i++) {
+					float v = src[r + i][at[r + i][t]];
+					a0[i] += v * w0;
+					a1[i] += v * w1;
+				}
 			}
 			for (size_t i = 0; i < 4 && r + i < nr; i++) {
 				size_t q = (r + i) % (size_t)g;
-				m = q ? vmax(m, acc[i]) : acc[i];
-				if (q == (size_t)g - 1)
-					put(y + (r + i) / g * O, m, bias, relu, c, O);
+				m0 = q ? vmax(m0, a0[i]) : a0[i];
+				m1 = q ? vmax(m1, a1[i]) : a1[i];
+				if (q != (size_t)g - 1)
+					continue;
+				put(y + (r + i) / g * O, m0, bias, relu, c, O);
+				if (c + LANES < O)
+					put(y + (r + i) / g * O, m1, bias, relu, c + LANES, O);
 			}
 		}
 	}
