@@ -5,13 +5,14 @@
  * channels-last (B x H x W x C), where the patch of one output pixel is k
  * runs of k*C contiguous values.  A convolution runs over blocks of patch
  * rows small enough to stay in the caches: the patches, one GEMM (or, when
- * a patch has only a few values, a direct sum), then the max pool, bias
- * and ReLU that follow it, on the block.  Only the pixels the pool reads
- * are computed, and the bias and ReLU come after the max, with which they
- * commute (all three are monotone), so they touch a quarter of the values.
- * Batch norms are folded into the layer before them.  Batches have a
- * fixed size and every example's arithmetic is its own, so predictions do
- * not depend on the thread count. */
+ * a patch has only a few values, a direct sum; or, for a 3x3 convolution
+ * under a 2x2 max pool, Winograd's 16 smaller GEMMs), then the max pool,
+ * bias and ReLU that follow it, on the block.  Only the pixels the pool
+ * reads are computed, and the bias and ReLU come after the max, with which
+ * they commute (all three are monotone), so they touch a quarter of the
+ * values.  Batch norms are folded into the layer before them.  A call's
+ * examples are cut into batches the same way whichever thread runs it, so
+ * predictions do not depend on the thread count. */
 #include "nn.h"
 #include "dense.h"
 #include "util.h"
