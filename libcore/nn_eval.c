@@ -24,6 +24,7 @@
 #pragma GCC optimize("fp-contract=fast")
 #endif
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 /* examples a pass: the first dense layer after the images reads all its
@@ -669,18 +670,35 @@ static const float *pass(const struct nn *n, struct eval *e, int B, const float 
 
 /* Each thread keeps the workspace of the last network it ran, so a
  * stream allocates once per thread, not once per record; networks are told
- * apart by their id, never by their address. */
-static _Thread_local struct eval *tls_eval;
+ * apart by their id, never by their address.  The workspace is a thread's
+ * key value, freed when the thread ends. */
+static pthread_key_t eval_key;
+static pthread_once_t eval_once = PTHREAD_ONCE_INIT;
+
+static void eval_key_free(void *e)
+{
+	eval_free(e);
+}
+
+static void eval_key_new(void)
+{
+	if (pthread_key_create(&eval_key, eval_key_free))
+		die("out of thread keys");
+}
 
 static struct eval *eval_for(const struct nn *n)
 {
 	dense_init();
-	if (!tls_eval || tls_eval->id != n->id) {
-		eval_free(tls_eval);
-		tls_eval = eval_new(n);
+	pthread_once(&eval_once, eval_key_new);
+	struct eval *e = pthread_getspecific(eval_key);
+	if (!e || e->id != n->id) {
+		eval_free(e);
+		e = eval_new(n);
+		if (pthread_setspecific(eval_key, e))
+			die("out of memory (a thread's network workspace)");
 	}
-	prepare(n, tls_eval);
-	return tls_eval;
+	prepare(n, e);
+	return e;
 }
 
 /* count examples in batches of EVAL_BATCH: the same batches whatever the thread */
