@@ -72,12 +72,14 @@ static int foldable(const struct nn *n, int i)
 }
 
 /* the max pool whose window is its stride (so it reads every pixel of the
- * convolution i before it at most once) fused into it, or NULL */
+ * convolution i before it at most once), and fits in a block, fused into
+ * it, or NULL */
 static const struct nn_layer *fused_pool(const struct nn *n, int i, int *skip)
 {
 	int j = i + 1 + foldable(n, i);
 	j += j < n->nl && n->l[j].kind == NN_RELU;
-	if (n->l[i].kind != NN_CONV || j >= n->nl || n->l[j].kind != NN_MAXPOOL || n->l[j].k != n->l[j].stride)
+	if (n->l[i].kind != NN_CONV || j >= n->nl || n->l[j].kind != NN_MAXPOOL || n->l[j].k != n->l[j].stride ||
+	    n->l[j].k * n->l[j].k > BLOCK_ROWS)
 		return NULL;
 	*skip = j - i;
 	return &n->l[j];
@@ -89,10 +91,10 @@ static int padded(int c)
 	return (c + LANES - 1) / LANES * LANES;
 }
 
-/* patch rows a block of convolution l, for pools of g pixels */
+/* patch rows a block of convolution l, for fused pools of g pixels */
 static size_t block_rows(int g)
 {
-	return BLOCK_ROWS > g ? (size_t)(BLOCK_ROWS / g * g) : (size_t)g;
+	return (size_t)(BLOCK_ROWS / g * g);
 }
 
 static int direct(const struct nn_layer *l)

@@ -438,6 +438,9 @@ int main(void)
 	/* pools of 9 pixels, direct and by BLAS */
 	check_eval("conv3x3:4,relu,maxpool3,fc", 1, 11, 11, 0, 0);
 	check_eval("conv3x3:4,relu,maxpool3,fc", 4, 11, 11, 0, 0);
+	/* a pool window larger than a block of patch rows */
+	check_eval("conv3x3:4,relu,maxpool17,fc", 1, 20, 20, 0, 0);
+	check_eval("conv3x3:4,relu,maxpool17,fc", 4, 20, 20, 0, 0);
 	check_eval("fc:9,bn,relu,fc", 1, 1, 30, 0, 0);
 	check_eval("fc:6,relu,fc", 0, 0, 0, 1, 50);
 
