@@ -506,6 +506,24 @@ DENSE_HOT static void wino_out(const float *restrict m, size_t nt, int O, const 
 		}
 }
 
+/* conv() for the convolutions winograd() takes, by blocks of TILES tiles:
+ * transformed tiles, 16 products with the transformed weights w (16 x oc x
+ * ic), the outputs reduced by their pool */
+static void winograd_conv(struct eval *e, const struct nn_layer *l, const struct nn_layer *pool, int relu,
+			  const float *w, const float *b, const float *x, float *y, int B)
+{
+	int O = l->oc, C = l->ic;
+	size_t tiles = (size_t)pool->oh * pool->ow * B;
+	for (size_t t0 = 0; t0 < tiles; t0 += TILES) {
+		size_t nt = tiles - t0 < TILES ? tiles - t0 : TILES;
+		wino_in(l, pool, x, t0, nt, e->zero, e->cols);
+		for (int q = 0; q < 16; q++)
+			dense_gemm(0, 1, (int)nt, O, C, 1, e->cols + q * nt * C, C, w + (size_t)q * O * C, C, 0,
+				   e->prod + q * nt * O, O);
+		wino_out(e->prod, nt, O, b, relu, y + t0 * O);
+	}
+}
+
 /* Convolution l (weights w, biases b) of x (B x ih x iw x ic), then its
  * ReLU when relu and the max pool `pool` when not NULL, into y (B x h x w
  * x oc, h x w the pool's output when pooling). */
@@ -513,18 +531,10 @@ static void conv(struct eval *e, const struct nn_layer *l, const struct nn_layer
 		 const float *b, const float *x, float *y, int B)
 {
 	int pk = pool ? pool->k : 1, ph = pool ? pool->oh : l->oh, pw = pool ? pool->ow : l->ow;
-	int g = pk * pk, K = l->ic * l->k * l->k, O = l->oc, C = l->ic;
+	int g = pk * pk, K = l->ic * l->k * l->k, O = l->oc;
 	size_t per = (size_t)ph * pw * g, rows = per * B, step = block_rows(g);
 	if (winograd(l, pool)) {
-		size_t tiles = (size_t)ph * pw * B;
-		for (size_t t0 = 0; t0 < tiles; t0 += TILES) {
-			size_t nt = tiles - t0 < TILES ? tiles - t0 : TILES;
-			wino_in(l, pool, x, t0, nt, e->zero, e->cols);
-			for (int q = 0; q < 16; q++)
-				dense_gemm(0, 1, (int)nt, O, C, 1, e->cols + q * nt * C, C, w + (size_t)q * O * C, C, 0,
-					   e->prod + q * nt * O, O);
-			wino_out(e->prod, nt, O, b, relu, y + t0 * O);
-		}
+		winograd_conv(e, l, pool, relu, w, b, x, y, B);
 		return;
 	}
 	for (size_t r0 = 0; r0 < rows; r0 += step) {
