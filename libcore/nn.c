@@ -1,4 +1,5 @@
-/* nn.c - layers, passes and training of feed-forward networks (nn.h).
+/* nn.c - layers, passes and training of feed-forward networks (nn.h);
+ * inference has a pass of its own, nn_eval.c.
  *
  * Activations of a chunk of B examples are laid out channels-outermost
  * (C x B x H x W) while they are images, so a convolution over the whole
