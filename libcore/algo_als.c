@@ -52,12 +52,6 @@ struct scratch {
 	size_t cap, ycap; /* of c and z; of yl, in floats */
 };
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HOT
-#endif
-
 /* y += a * x */
 static inline void axpy(float *y, float a, const float *x, int k)
 {
@@ -136,7 +130,7 @@ static inline void sparse_term(float *out, const float *v, const float *base, co
  * A row's items are first copied into one block: the copy streams their
  * cache misses, and every later step reads them in order.  A row with more
  * than COPY_MAX of them reads them in place instead. */
-HOT static void solve_rows(float *X, const float *Y, const float *A, const struct ix_csr *m, uint32_t r0, uint32_t r1,
+DENSE_HOT static void solve_rows(float *X, const float *Y, const float *A, const struct ix_csr *m, uint32_t r0, uint32_t r1,
 			   int k, float alpha, int steps, struct scratch *s)
 {
 	for (uint32_t row = r0; row < r1; row++) {

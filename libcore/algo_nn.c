@@ -353,22 +353,25 @@ static void nn_algo_predict_batch(const struct amodel *m, const struct ds_x *x, 
 {
 	const struct nn *n = ((const struct nn_model *)m->st)->n;
 	int K = m->nlabels;
-	const float *xs[NN_CHUNK], *val[NN_CHUNK];
-	const uint32_t *idx[NN_CHUNK];
-	uint32_t nnz[NN_CHUNK];
-	float *p = xmalloc((size_t)NN_CHUNK * K * sizeof(float));
-	for (int at = 0; at < count; at += NN_CHUNK) {
-		int B = count - at < NN_CHUNK ? count - at : NN_CHUNK;
-		for (int b = 0; b < B; b++) {
-			xs[b] = x[at + b].val;
-			idx[b] = x[at + b].idx;
-			val[b] = x[at + b].val;
-			nnz[b] = x[at + b].n;
-		}
-		nn_predict_rows(n, xs, idx, val, nnz, B, p);
-		for (size_t k = 0; k < (size_t)B * K; k++)
-			probs[(size_t)at * K + k] = p[k];
+	size_t c = count > 0 ? (size_t)count : 1;
+	const float **xs = xmalloc(c * sizeof *xs), **val = xmalloc(c * sizeof *val);
+	const uint32_t **idx = xmalloc(c * sizeof *idx);
+	uint32_t *nnz = xmalloc(c * sizeof *nnz);
+	float *p = xmalloc(xmul(c, (size_t)K) * sizeof *p);
+	for (int i = 0; i < count; i++) {
+		xs[i] = x[i].val;
+		idx[i] = x[i].idx;
+		val[i] = x[i].val;
+		nnz[i] = x[i].n;
 	}
+	/* all at once: the network cuts them into batches of its own size */
+	nn_predict_rows(n, xs, idx, val, nnz, count, p);
+	for (size_t k = 0; k < (size_t)count * K; k++)
+		probs[k] = p[k];
+	free(xs);
+	free(val);
+	free(idx);
+	free(nnz);
 	free(p);
 }
 

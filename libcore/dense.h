@@ -18,6 +18,16 @@
  * free(). */
 void *dense_alloc(size_t n);
 
+/* Vector loops written in C, compiled for AVX-512, AVX2 and plain x86-64,
+ * the clone for the machine picked once at start-up (GCC's target clones;
+ * not under ASan, which does not follow them): a machine always runs the
+ * same clone, so its results do not depend on the thread count. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DENSE_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DENSE_HOT
+#endif
+
 /* Make BLAS single-threaded (idempotent; every entry point calls it). */
 void dense_init(void);
 

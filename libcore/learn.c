@@ -46,30 +46,47 @@ static void score_rec(const struct amodel *m, const double *p, const uint32_t *y
 	a->correct += exact;
 }
 
+/* The probabilities of the n records of a decoded block into p (n x
+ * nlabels): in one call where the algorithm predicts in batches (networks
+ * run several examples a pass far faster than one). */
+static void predict_block(const struct amodel *m, const struct ds_cursor *c, uint32_t n, double *p)
+{
+	if (!m->algo->predict_batch) {
+		for (uint32_t i = 0; i < n; i++) {
+			struct ds_x x;
+			ds_cursor_x(c, i, &x);
+			m->algo->predict(m, &x, p + (size_t)i * m->nlabels);
+		}
+		return;
+	}
+	struct ds_x *xs = xmalloc((n ? n : 1) * sizeof *xs);
+	for (uint32_t i = 0; i < n; i++)
+		ds_cursor_x(c, i, &xs[i]);
+	m->algo->predict_batch(m, xs, (int)n, p);
+	free(xs);
+}
+
 void learn_score(const struct amodel *m, const struct dataset *ds, int threads, double *loss, double *acc)
 {
 	size_t nb = ds_nblocks(ds);
 	int nt = threads > 0 ? threads : 1;
 	struct score_acc *blk = xcalloc(nb + 1, sizeof *blk);
 	struct ds_cursor **cur = xcalloc((size_t)nt, sizeof *cur);
-	double **pb = xcalloc((size_t)nt, sizeof *pb);
-	for (int i = 0; i < nt; i++) {
+	for (int i = 0; i < nt; i++)
 		cur[i] = ds_cursor_new();
-		pb[i] = xcalloc((size_t)m->nlabels, sizeof **pb);
-	}
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
 	for (size_t b = 0; b < nb; b++) {
 		int th = omp_get_thread_num();
 		uint32_t n = ds_decode(cur[th], ds, b);
 		uint64_t r0 = ds_first(ds, b);
+		double *p = xmalloc(xmul(n ? n : 1, (size_t)m->nlabels) * sizeof *p);
+		predict_block(m, cur[th], n, p);
 		for (uint32_t i = 0; i < n; i++) {
-			struct ds_x x;
 			uint32_t ny;
-			ds_cursor_x(cur[th], i, &x);
 			const uint32_t *y = ds_y(ds, r0 + i, &ny);
-			m->algo->predict(m, &x, pb[th]);
-			score_rec(m, pb[th], y, ny, &blk[b]);
+			score_rec(m, p + (size_t)i * m->nlabels, y, ny, &blk[b]);
 		}
+		free(p);
 	}
 	/* this rank's sums, then every rank's (dist.h) */
 	double t[3] = {0, 0, (double)ds_nrec(ds)};
@@ -80,12 +97,9 @@ void learn_score(const struct amodel *m, const struct dataset *ds, int threads, 
 	dist_sum_f64(t, 3);
 	*loss = t[2] > 0 ? t[0] / t[2] : 0;
 	*acc = t[2] > 0 ? t[1] / t[2] : 0;
-	for (int i = 0; i < nt; i++) {
+	for (int i = 0; i < nt; i++)
 		ds_cursor_free(cur[i]);
-		free(pb[i]);
-	}
 	free(cur);
-	free(pb);
 	free(blk);
 }
 
@@ -146,11 +160,7 @@ static void tune_thresholds(struct amodel *m, const struct dataset *ds, int thre
 	for (size_t b = 0; b < nb; b++) {
 		struct ds_cursor *c = cur[omp_get_thread_num()];
 		uint32_t nr = ds_decode(c, ds, b);
-		for (uint32_t i = 0; i < nr; i++) {
-			struct ds_x x;
-			ds_cursor_x(c, i, &x);
-			m->algo->predict(m, &x, p + (ds_first(ds, b) + i) * (size_t)K);
-		}
+		predict_block(m, c, nr, p + ds_first(ds, b) * (size_t)K);
 	}
 	struct pair *v = xcalloc(n, sizeof *v);
 	for (int c = 0; c < K; c++) {

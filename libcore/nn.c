@@ -1,4 +1,5 @@
-/* nn.c - layers, passes and training of feed-forward networks (nn.h).
+/* nn.c - layers, passes and training of feed-forward networks (nn.h);
+ * inference has a pass of its own, nn_eval.c.
  *
  * Activations of a chunk of B examples are laid out channels-outermost
  * (C x B x H x W) while they are images, so a convolution over the whole
@@ -17,11 +18,7 @@
 #include <omp.h>
 #include <stdio.h>
 
-#define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
-/* examples a forward pass at inference: a convolution's patches of 16
- * images stay nearer the caches than those of 32 (classify: 3-5 % less CPU) */
-#define PREDICT_CHUNK 16
 
 static size_t in_size(const struct nn_layer *l) { return (size_t)l->ic * l->ih * l->iw; }
 static size_t out_size(const struct nn_layer *l) { return (size_t)l->oc * l->oh * l->ow; }
@@ -308,8 +305,6 @@ struct ws {
 	float *d0, *d1, *scratch;
 	float *sample; /* one augmented example */
 	float *probs;
-	float *fold;		    /* inference: weights and biases with the next batch norm folded in */
-	size_t foff[NN_MAX_LAYERS]; /* where layer i's folded weights start (its biases follow) */
 	const uint32_t *sidx[NN_CHUNK];
 	const float *sval[NN_CHUNK];
 	uint32_t snn[NN_CHUNK];
@@ -318,58 +313,16 @@ struct ws {
 	struct rng r;
 };
 
-/* Layer i is a convolution or dense layer that a batch norm follows: at
- * inference the norm is an affine map per channel, folded into the
- * layer's weights and biases, so it costs no pass over the activations. */
-static int foldable(const struct nn *n, int i)
-{
-	const struct nn_layer *l = &n->l[i];
-	return i + 1 < n->nl && n->l[i + 1].kind == NN_BN && !l->sparse_in &&
-	       (l->kind == NN_CONV || l->kind == NN_FC) && n->l[i + 1].oc == l->oc;
-}
-
-/* The folded weights of the network's present parameters (a few thousand
- * floats: recomputed each call, never stale when parameters change) */
-static void fold_params(const struct nn *n, struct ws *s)
-{
-	for (int i = 0; i + 1 < n->nl; i++) {
-		if (!foldable(n, i))
-			continue;
-		const struct nn_layer *l = &n->l[i], *b = &n->l[i + 1];
-		int C = l->oc;
-		size_t K = l->nw / (size_t)C;
-		float *w = s->fold + s->foff[i], *bias = w + l->nw;
-		for (int c = 0; c < C; c++) {
-			float a = n->param[b->boff + c] / sqrtf(n->state[b->soff + C + c] + BN_EPS);
-			const float *src = n->param + l->woff + (size_t)c * K;
-			for (size_t k = 0; k < K; k++)
-				w[(size_t)c * K + k] = src[k] * a;
-			bias[c] = (n->param[l->boff + c] - n->state[b->soff + c]) * a + n->param[b->boff + C + c];
-		}
-	}
-}
-
-/* rows of a layer's output plus their bias, and the ReLU that follows when relu */
+/* rows of a layer's output plus their bias (per_row: one a row, else one a column) */
 __attribute__((noinline)) static void bias_rows(float *restrict y, const float *restrict bias, size_t rows,
-						 size_t len, int per_row, int relu)
+						 size_t len, int per_row)
 {
 	for (size_t r = 0; r < rows; r++) {
 		float *row = y + r * len;
 		if (per_row) {
 			float b = bias[r];
-			if (relu)
-				for (size_t k = 0; k < len; k++) {
-					float v = row[k] + b;
-					row[k] = v > 0 ? v : 0.0f;
-				}
-			else
-				for (size_t k = 0; k < len; k++)
-					row[k] += b;
-		} else if (relu) {
-			for (size_t k = 0; k < len; k++) {
-				float v = row[k] + bias[k];
-				row[k] = v > 0 ? v : 0.0f;
-			}
+			for (size_t k = 0; k < len; k++)
+				row[k] += b;
 		} else {
 			for (size_t k = 0; k < len; k++)
 				row[k] += bias[k];
@@ -422,13 +375,6 @@ static struct ws *ws_new(const struct nn *n, int cap)
 			break;
 		}
 	}
-	size_t nfold = 0;
-	for (int i = 0; i + 1 < n->nl; i++)
-		if (foldable(n, i)) {
-			s->foff[i] = nfold;
-			nfold += n->l[i].nw + (size_t)n->l[i].oc;
-		}
-	s->fold = xmalloc((nfold ? nfold : 1) * sizeof(float));
 	s->d0 = xmalloc(xmul((size_t)cap, big) * sizeof(float));
 	s->d1 = xmalloc(xmul((size_t)cap, big) * sizeof(float));
 	s->scratch = xmalloc(xmul((size_t)cap, scr) * sizeof(float));
@@ -448,7 +394,6 @@ static void ws_free(struct ws *s)
 	free(s->in);
 	free(s->sample);
 	free(s->probs);
-	free(s->fold);
 	free(s->d0);
 	free(s->d1);
 	free(s->scratch);
@@ -587,70 +532,25 @@ static void maxpool2(const float *restrict src, float *restrict dst, int *restri
 	}
 }
 
-/* the same at inference, where nothing needs to know which input won:
- * no branches, so it vectorises */
-__attribute__((noinline)) static void maxpool2_eval(const float *restrict src, float *restrict dst, int iw, int oh, int ow)
-{
-	for (int oy = 0; oy < oh; oy++) {
-		const float *r0 = src + (size_t)(2 * oy) * iw, *r1 = r0 + iw;
-		float *d = dst + (size_t)oy * ow;
-		for (int ox = 0; ox < ow; ox++) {
-			float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
-			float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
-			d[ox] = a > b ? a : b;
-		}
-	}
-}
-
-__attribute__((noinline)) static void relu_inplace(float *restrict y, size_t n)
-{
-	for (size_t k = 0; k < n; k++)
-		y[k] = y[k] > 0 ? y[k] : 0.0f;
-}
-
-__attribute__((noinline)) static void fill(float *restrict y, float v, size_t n)
-{
-	for (size_t k = 0; k < n; k++)
-		y[k] = v;
-}
-
 /* ---- forward ---- */
-/* Training keeps every layer's output for the backward pass.  Inference
- * (train 0) folds batch norms into the layer before them (fold_params
- * first), applies a ReLU in that layer's bias pass, and passes dropout
- * through, so those layers cost nothing; it returns the logits. */
-static const float *forward(const struct nn *n, struct ws *s, int B, int train, float *bnstat)
+/* Training keeps every layer's output for the backward pass (inference
+ * has its own pass, nn_eval.c); bnstat gets the batch norms' statistics. */
+static void forward(const struct nn *n, struct ws *s, int B, float *bnstat)
 {
-	const float *P = n->param, *cur = s->in;
+	const float *P = n->param;
 	for (int i = 0; i < n->nl; i++) {
 		const struct nn_layer *l = &n->l[i];
-		const float *x = train ? (i ? s->act[i - 1] : s->in) : cur;
+		const float *x = i ? s->act[i - 1] : s->in;
 		float *y = s->act[i];
 		size_t isz = in_size(l), osz = out_size(l);
-		/* inference: the batch norm and ReLU after this layer, done here */
-		int fold = !train && foldable(n, i);
-		int relu = !train && !l->sparse_in && (l->kind == NN_CONV || l->kind == NN_FC) &&
-			   i + 1 + fold < n->nl && n->l[i + 1 + fold].kind == NN_RELU;
-		const float *W = fold ? s->fold + s->foff[i] : P + l->woff;
-		const float *bias = fold ? W + l->nw : P + l->boff;
-		cur = y;
+		const float *W = P + l->woff, *bias = P + l->boff;
 		switch (l->kind) {
 		case NN_CONV: {
 			struct dense_conv g = {l->ic, B, l->ih, l->iw, l->k, l->stride, l->pad, l->oh, l->ow};
 			int K = l->ic * l->k * l->k, BP = B * l->oh * l->ow;
 			dense_im2col(&g, x, s->aux[i]);
-			if (train) {
-				dense_gemm(0, 0, l->oc, BP, K, 1, W, K, s->aux[i], BP, 0, y, BP);
-				bias_rows(y, bias, (size_t)l->oc, (size_t)BP, 1, 0);
-			} else {
-				/* the biases first and BLAS adds to them: no pass that zeroes y */
-				for (int o = 0; o < l->oc; o++)
-					fill(y + (size_t)o * BP, bias[o], (size_t)BP);
-				dense_gemm(0, 0, l->oc, BP, K, 1, W, K, s->aux[i], BP, 1, y, BP);
-				if (relu)
-					relu_inplace(y, (size_t)l->oc * BP);
-			}
-			i += fold + relu;
+			dense_gemm(0, 0, l->oc, BP, K, 1, W, K, s->aux[i], BP, 0, y, BP);
+			bias_rows(y, bias, (size_t)l->oc, (size_t)BP, 1);
 			break;
 		}
 		case NN_MAXPOOL:
@@ -662,10 +562,7 @@ static const float *forward(const struct nn *n, struct ws *s, int B, int train, 
 				float *dst = y + pl * l->oh * l->ow;
 				int *arg = max ? s->arg[i] + pl * l->oh * l->ow : NULL;
 				if (max && l->k == 2 && l->stride == 2) {
-					if (train)
-						maxpool2(src, dst, arg, l->iw, l->oh, l->ow);
-					else
-						maxpool2_eval(src, dst, l->iw, l->oh, l->ow);
+					maxpool2(src, dst, arg, l->iw, l->oh, l->ow);
 					continue;
 				}
 				for (int oy = 0; oy < l->oh; oy++)
@@ -717,17 +614,14 @@ static const float *forward(const struct nn *n, struct ws *s, int B, int train, 
 				X = f;
 			}
 			dense_gemm(0, 1, B, O, (int)isz, 1, X, (int)isz, W, (int)isz, 0, y, O);
-			bias_rows(y, bias, (size_t)B, (size_t)O, 0, relu);
-			i += fold + relu;
+			bias_rows(y, bias, (size_t)B, (size_t)O, 0);
 			break;
 		}
 		case NN_RELU:
 			relu_fwd(y, x, osz * B);
 			break;
 		case NN_DROPOUT:
-			if (!train) {
-				cur = x;
-			} else if (l->p == 0) {
+			if (l->p == 0) {
 				memcpy(y, x, osz * B * sizeof(float));
 			} else {
 				float keep = 1 / (1 - l->p), *m = s->aux[i];
@@ -747,35 +641,28 @@ static const float *forward(const struct nn *n, struct ws *s, int B, int train, 
 				const float *xc = l->spatial_in ? x + c * M : x + c;
 				float *yc = l->spatial_in ? y + c * M : y + c;
 				float *hc = l->spatial_in ? s->aux[i] + c * M : s->aux[i] + c;
-				float mean, inv;
-				if (train) {
-					double mu, var;
-					if (stride == 1) {
-						mu = (double)sum_lanes(xc, M) / M;
-						var = (double)sq_dev_lanes(xc, M, (float)mu) / M;
-					} else {
-						double sum = 0, sq = 0;
-						for (size_t k = 0; k < M; k++)
-							sum += xc[k * stride];
-						mu = sum / M;
-						for (size_t k = 0; k < M; k++) {
-							double d = xc[k * stride] - mu;
-							sq += d * d;
-						}
-						var = sq / M;
-					}
-					mean = (float)mu;
-					inv = (float)(1 / sqrt(var + BN_EPS));
-					s->bn[i][c] = mean;
-					s->bn[i][C + c] = (float)var;
-					s->bn[i][2 * C + c] = inv;
-					if (bnstat) {
-						bnstat[l->soff + c] = mean;
-						bnstat[l->soff + C + c] = (float)(M > 1 ? var * M / (M - 1) : var);
-					}
+				double mu, var;
+				if (stride == 1) {
+					mu = (double)sum_lanes(xc, M) / M;
+					var = (double)sq_dev_lanes(xc, M, (float)mu) / M;
 				} else {
-					mean = n->state[l->soff + c];
-					inv = 1 / sqrtf(n->state[l->soff + C + c] + BN_EPS);
+					double sum = 0, sq = 0;
+					for (size_t k = 0; k < M; k++)
+						sum += xc[k * stride];
+					mu = sum / M;
+					for (size_t k = 0; k < M; k++) {
+						double d = xc[k * stride] - mu;
+						sq += d * d;
+					}
+					var = sq / M;
+				}
+				float mean = (float)mu, inv = (float)(1 / sqrt(var + NN_BN_EPS));
+				s->bn[i][c] = mean;
+				s->bn[i][C + c] = (float)var;
+				s->bn[i][2 * C + c] = inv;
+				if (bnstat) {
+					bnstat[l->soff + c] = mean;
+					bnstat[l->soff + C + c] = (float)(M > 1 ? var * M / (M - 1) : var);
 				}
 				if (stride == 1)
 					bn_apply(yc, hc, xc, M, mean, inv, gam[c], bet[c]);
@@ -790,33 +677,46 @@ static const float *forward(const struct nn *n, struct ws *s, int B, int train, 
 		}
 		}
 	}
-	return cur;
+}
+
+/* the softmax of O logits z into p; returns the largest logit's index,
+ * its value in *mx and the sum of exponentials in *sum */
+static int softmax_row(const float *z, int O, float *p, float *mx, double *sum)
+{
+	int arg = 0;
+	*mx = z[0];
+	for (int o = 1; o < O; o++)
+		if (z[o] > *mx) {
+			*mx = z[o];
+			arg = o;
+		}
+	*sum = 0;
+	for (int o = 0; o < O; o++)
+		*sum += (p[o] = expf(z[o] - *mx));
+	float inv = (float)(1 / *sum);
+	for (int o = 0; o < O; o++)
+		p[o] *= inv;
+	return arg;
+}
+
+void nn_softmax(const float *z, int O, float *p)
+{
+	float mx;
+	double sum;
+	softmax_row(z, O, p, &mx, &sum);
 }
 
 /* softmax of each row of logits into probs; the loss and its gradient
- * (scaled by 1/scale) into d when y is given */
+ * (scaled by 1/scale) into d */
 static double softmax_loss(const float *logits, int B, int O, const int *y, const float *w, float scale,
 			   float *probs, float *d, int *correct)
 {
 	double loss = 0;
 	for (int b = 0; b < B; b++) {
 		const float *z = logits + (size_t)b * O;
-		float *p = probs + (size_t)b * O;
-		float mx = z[0];
-		int arg = 0;
-		for (int o = 1; o < O; o++)
-			if (z[o] > mx) {
-				mx = z[o];
-				arg = o;
-			}
-		double sum = 0;
-		for (int o = 0; o < O; o++)
-			sum += (p[o] = expf(z[o] - mx));
-		float inv = (float)(1 / sum);
-		for (int o = 0; o < O; o++)
-			p[o] *= inv;
-		if (!y)
-			continue;
+		float *p = probs + (size_t)b * O, mx;
+		double sum;
+		int arg = softmax_row(z, O, p, &mx, &sum);
 		float wb = w ? w[b] : 1;
 		loss += (log(sum) - (z[y[b]] - mx)) * wb;
 		if (correct)
@@ -953,76 +853,6 @@ static void backward(const struct nn *n, struct ws *s, int B, float *g, const fl
 		dy = dx;
 		dx = t;
 	}
-}
-
-/* ---- prediction ---- */
-/* Each thread keeps the workspace of its last network, so classifying a
- * stream allocates once per thread, not once per record; networks are told
- * apart by their id, never by their address. */
-static _Thread_local struct {
-	uint64_t id;
-	struct ws *s;
-} tls_ws;
-
-void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const float *val, uint32_t nnz, float *probs)
-{
-	dense_init();
-	if (tls_ws.id != n->id || !tls_ws.s) {
-		ws_free(tls_ws.s);
-		tls_ws.s = ws_new(n, 1);
-		tls_ws.id = n->id;
-	}
-	struct ws *s = tls_ws.s;
-	if (n->sparse) {
-		s->sidx[0] = idx;
-		s->sval[0] = val;
-		s->snn[0] = nnz;
-	} else {
-		put_input(n, s, 1, 0, x, 0, 0);
-	}
-	fold_params(n, s);
-	softmax_loss(forward(n, s, 1, 0, NULL), 1, n->nout, NULL, NULL, 1, probs, NULL, NULL);
-}
-
-void nn_predict_rows(const struct nn *n, const float *const *xs, const uint32_t *const *idx,
-		     const float *const *val, const uint32_t *nnz, int count, float *probs)
-{
-	dense_init();
-	if (tls_ws.id != n->id || !tls_ws.s || tls_ws.s->cap < NN_CHUNK) {
-		ws_free(tls_ws.s);
-		tls_ws.s = ws_new(n, NN_CHUNK);
-		tls_ws.id = n->id;
-	}
-	struct ws *s = tls_ws.s;
-	fold_params(n, s);
-	for (int at = 0; at < count; at += PREDICT_CHUNK) {
-		int B = count - at < PREDICT_CHUNK ? count - at : PREDICT_CHUNK;
-		for (int b = 0; b < B; b++) {
-			if (n->sparse) {
-				s->sidx[b] = idx[at + b];
-				s->sval[b] = val[at + b];
-				s->snn[b] = nnz[at + b];
-			} else {
-				put_input(n, s, B, b, xs[at + b], 0, 0);
-			}
-		}
-		softmax_loss(forward(n, s, B, 0, NULL), B, n->nout, NULL, NULL, 1, probs + (size_t)at * n->nout, NULL, NULL);
-	}
-}
-
-void nn_predict_batch(const struct nn *n, const float *x, int count, float *probs)
-{
-	dense_init();
-	int cap = count < NN_CHUNK ? count : NN_CHUNK;
-	struct ws *s = ws_new(n, cap > 0 ? cap : 1);
-	fold_params(n, s);
-	for (int at = 0; at < count; at += cap) {
-		int B = count - at < cap ? count - at : cap;
-		for (int b = 0; b < B; b++)
-			put_input(n, s, B, b, x + (size_t)(at + b) * n->dim, 0, 0);
-		softmax_loss(forward(n, s, B, 0, NULL), B, n->nout, NULL, NULL, 1, probs + (size_t)at * n->nout, NULL, NULL);
-	}
-	ws_free(s);
 }
 
 /* ---- training ---- */
@@ -1260,7 +1090,7 @@ static void run_chunk(struct nn_trainer *t, const struct nn_data *d, const size_
 	rng_seed(&s->r, seed);
 	for (int b = 0; b < B; b++)
 		load_example(t, s, d, rows[lo + b], B, b, t->o.augment || t->o.flip);
-	forward(n, s, B, 1, t->cbn[c]);
+	forward(n, s, B, t->cbn[c]);
 	int correct = 0;
 	/* the gradient of the batch's mean loss; on several ranks the batch
 	 * is every rank's share */

@@ -24,6 +24,8 @@
 
 #define NN_CHUNK 32
 #define NN_MAX_LAYERS 64
+/* added to a batch norm's variance before its square root */
+#define NN_BN_EPS 1e-5f
 
 enum nn_kind { NN_CONV = 1, NN_MAXPOOL, NN_AVGPOOL, NN_FC, NN_RELU, NN_DROPOUT, NN_BN };
 
@@ -108,7 +110,10 @@ double nn_epoch(struct nn_trainer *t, const struct nn_data *d, int epoch, double
 		void (*prog)(void *ctx, size_t done), void *ctx);
 
 /* Class probabilities of one example (dense x of dim floats, or sparse
- * idx/val of nnz values); safe from many threads at once. */
+ * idx/val of nnz values); safe from many threads at once (nn_eval.c).
+ * The batched forms below are several times faster an example: they cut
+ * their examples into batches of a fixed size, so a result depends on the
+ * examples a call gets, never on the thread that runs it. */
 void nn_predict(const struct nn *n, const float *x, const uint32_t *idx, const float *val, uint32_t nnz,
 		float *probs);
 /* The same for `count` dense examples at once (rows of dim floats). */
@@ -117,6 +122,9 @@ void nn_predict_batch(const struct nn *n, const float *x, int count, float *prob
  * idx[i]/val[i]/nnz[i] (sparse; xs NULL). */
 void nn_predict_rows(const struct nn *n, const float *const *xs, const uint32_t *const *idx,
 		     const float *const *val, const uint32_t *nnz, int count, float *probs);
+
+/* The softmax of O logits z into p (nn_eval.c's, and training's). */
+void nn_softmax(const float *z, int O, float *p);
 
 /* For gradient checks: the mean loss of a batch in training mode with
  * dropout off, and its gradient into grad (nparam floats). */

@@ -1,6 +1,8 @@
 /* test-nn - every layer's gradient against finite differences, a tiny set
- * learned to 100 %, bit-identical training at 1 and 2 threads, and the
- * patches of dense.c against a direct convolution. */
+ * learned to 100 %, bit-identical training at 1 and 2 threads, the
+ * patches of dense.c against a direct convolution, and inference (each of
+ * its paths: direct, BLAS and Winograd convolutions, fused and lone pools,
+ * folded and lone batch norms) against the layers computed one by one. */
 #include "dense.h"
 #include "nn.h"
 #include "tap.h"
@@ -257,6 +259,161 @@ static void test_inference(void)
 	nn_free(n);
 }
 
+static size_t layer_in(const struct nn_layer *l) { return (size_t)l->ic * l->ih * l->iw; }
+static size_t layer_out(const struct nn_layer *l) { return (size_t)l->oc * l->oh * l->ow; }
+
+/* The logits of one example, every layer as nn.h defines it, in doubles,
+ * images C x H x W: what inference is checked against. */
+static void ref_logits(const struct nn *n, const float *x, const uint32_t *idx, const float *val, uint32_t nnz,
+		       double *z)
+{
+	size_t big = n->dim;
+	for (int i = 0; i < n->nl; i++) {
+		big = layer_out(&n->l[i]) > big ? layer_out(&n->l[i]) : big;
+		big = layer_in(&n->l[i]) > big ? layer_in(&n->l[i]) : big;
+	}
+	double *a = xcalloc(big, sizeof *a), *b = xcalloc(big, sizeof *b), *t;
+	for (uint32_t k = 0; !n->sparse && k < n->dim; k++)
+		a[k] = x[k];
+	const float *P = n->param, *S = n->state;
+	for (int i = 0; i < n->nl; i++, t = a, a = b, b = t) {
+		const struct nn_layer *l = &n->l[i];
+		size_t hw = (size_t)l->oh * l->ow;
+		switch (l->kind) {
+		case NN_CONV:
+			for (int o = 0; o < l->oc; o++)
+				for (int oy = 0; oy < l->oh; oy++)
+					for (int ox = 0; ox < l->ow; ox++) {
+						double v = P[l->boff + o];
+						for (int c = 0; c < l->ic; c++)
+							for (int ki = 0; ki < l->k; ki++)
+								for (int kj = 0; kj < l->k; kj++) {
+									int iy = oy * l->stride + ki - l->pad, ix = ox * l->stride + kj - l->pad;
+									if (iy >= 0 && iy < l->ih && ix >= 0 && ix < l->iw)
+										v += P[l->woff + ((size_t)(o * l->ic + c) * l->k + ki) * l->k + kj] *
+										     a[((size_t)c * l->ih + iy) * l->iw + ix];
+								}
+						b[(size_t)o * hw + oy * l->ow + ox] = v;
+					}
+			break;
+		case NN_MAXPOOL:
+		case NN_AVGPOOL:
+			for (int c = 0; c < l->oc; c++)
+				for (int oy = 0; oy < l->oh; oy++)
+					for (int ox = 0; ox < l->ow; ox++) {
+						double m = -INFINITY, s = 0;
+						for (int ky = 0; ky < l->k; ky++)
+							for (int kx = 0; kx < l->k; kx++) {
+								double v = a[((size_t)c * l->ih + oy * l->stride + ky) * l->iw + ox * l->stride + kx];
+								m = v > m ? v : m;
+								s += v;
+							}
+						b[(size_t)c * hw + oy * l->ow + ox] = l->kind == NN_MAXPOOL ? m : s / (l->k * l->k);
+					}
+			break;
+		case NN_FC:
+			for (int o = 0; o < l->out; o++) {
+				double v = P[l->boff + o];
+				if (l->sparse_in) {
+					for (uint32_t k = 0; k < nnz; k++)
+						if (idx[k] < n->dim)
+							v += val[k] * P[l->woff + (size_t)idx[k] * l->out + o];
+				} else {
+					for (size_t k = 0; k < layer_in(l); k++)
+						v += P[l->woff + o * layer_in(l) + k] * a[k];
+				}
+				b[o] = v;
+			}
+			break;
+		case NN_BN:
+			for (size_t k = 0; k < layer_out(l); k++) {
+				size_t c = k / hw;
+				b[k] = (a[k] - S[l->soff + c]) / sqrt(S[l->soff + l->oc + c] + NN_BN_EPS) * P[l->boff + c] +
+				       P[l->boff + l->oc + c];
+			}
+			break;
+		case NN_RELU:
+		case NN_DROPOUT:
+			for (size_t k = 0; k < layer_out(l); k++)
+				b[k] = l->kind == NN_RELU && a[k] < 0 ? 0 : a[k];
+			break;
+		}
+	}
+	memcpy(z, a, (size_t)n->nout * sizeof *z);
+	free(a);
+	free(b);
+}
+
+/* the worst difference between probabilities p and the softmax of z */
+static double worst_prob(const float *p, const double *z, int O)
+{
+	double mx = z[0], sum = 0, worst = 0;
+	for (int o = 1; o < O; o++)
+		mx = z[o] > mx ? z[o] : mx;
+	for (int o = 0; o < O; o++)
+		sum += exp(z[o] - mx);
+	for (int o = 0; o < O; o++) {
+		double d = fabs(p[o] - exp(z[o] - mx) / sum);
+		worst = d > worst ? d : worst;
+	}
+	return worst;
+}
+
+/* nn_predict, nn_predict_batch and nn_predict_rows on N examples (more
+ * than one batch) against ref_logits, random parameters and statistics */
+static void check_eval(const char *spec, int c, int h, int w, int sparse, uint32_t dim)
+{
+	struct pea_err e;
+	enum { N = 37, O = 5 };
+	struct nn *n = nn_build(spec, c, h, w, sparse, dim, O, &e);
+	if (!ok(n != NULL, "builds %s", spec)) {
+		printf("#   %s\n", e.msg);
+		return;
+	}
+	for (size_t k = 0; k < n->nparam; k++)
+		n->param[k] = (float)(rng_unit(&R) - 0.5);
+	for (int i = 0; i < n->nl; i++)
+		if (n->l[i].kind == NN_BN)
+			for (int k = 0; k < n->l[i].oc; k++) {
+				n->state[n->l[i].soff + k] = (float)(rng_unit(&R) - 0.5);
+				n->state[n->l[i].soff + n->l[i].oc + k] = (float)(0.2 + rng_unit(&R) * 2);
+			}
+	enum { NZ = 4 };
+	float *x = sparse ? NULL : randv((size_t)N * n->dim, 1), val[N][NZ], pb[N * O], pr[N * O], p1[O];
+	uint32_t idx[N][NZ], nnz[N];
+	const float *xs[N], *vals[N];
+	const uint32_t *idxs[N];
+	for (int i = 0; i < N; i++) {
+		for (int k = 0; k < NZ; k++) {
+			idx[i][k] = (uint32_t)rng_below(&R, dim + 2); /* now and then one the model never saw */
+			val[i][k] = (float)rng_unit(&R);
+		}
+		nnz[i] = NZ;
+		xs[i] = sparse ? NULL : x + (size_t)i * n->dim;
+		vals[i] = val[i];
+		idxs[i] = idx[i];
+	}
+	if (!sparse)
+		nn_predict_batch(n, x, N, pb);
+	nn_predict_rows(n, sparse ? NULL : xs, idxs, vals, nnz, N, pr);
+	double wb = 0, wr = 0, w1 = 0, z[O];
+	for (int i = 0; i < N; i++) {
+		ref_logits(n, xs[i], idx[i], val[i], nnz[i], z);
+		nn_predict(n, xs[i], idx[i], val[i], nnz[i], p1);
+		double d;
+		if (!sparse && (d = worst_prob(pb + i * O, z, O)) > wb)
+			wb = d;
+		if ((d = worst_prob(pr + i * O, z, O)) > wr)
+			wr = d;
+		if ((d = worst_prob(p1, z, O)) > w1)
+			w1 = d;
+	}
+	ok(wb < 1e-5 && wr < 1e-5 && w1 < 1e-5, "inference of %s equals its layers one by one (worst %.2g, %.2g, %.2g)",
+	   spec, wb, wr, w1);
+	free(x);
+	nn_free(n);
+}
+
 int main(void)
 {
 	rng_seed(&R, 42);
@@ -268,6 +425,24 @@ int main(void)
 	check_net("conv2x2:3,relu,conv2x2:2,fc", 1, 5, 5, 0, 0);
 	check_net("fc:8,bn,relu,dropout:0.5,fc", 1, 1, 10, 0, 0);
 	check_net("fc:6,relu,fc", 0, 0, 0, 1, 30);
+	/* direct first layers (a partial vector of channels), Winograd second ones, fused pools */
+	check_eval("conv3x3:20,relu,maxpool2,conv3x3:24:p1,bn,relu,maxpool2,fc:12,relu,fc", 1, 12, 12, 0, 0);
+	check_eval("conv3x3:16:p1,bn,relu,maxpool2,conv3x3:32:p1,bn,relu,maxpool2,fc:8,relu,dropout:0.3,fc", 1, 10, 10, 0, 0);
+	/* colour, stride and padding; a pool on its own */
+	check_eval("conv3x3:8:s2:p1,relu,avgpool2,fc", 3, 9, 9, 0, 0);
+	/* overlapping pools, lone batch norms and ReLUs, a pool fused with no ReLU */
+	check_eval("conv5x5:17:p2,maxpool3:s2,bn,relu,conv3x3:5,maxpool2,fc:7,dropout:0.5,fc", 2, 11, 11, 0, 0);
+	check_eval("bn,conv2x2:33,maxpool2:s1,fc", 1, 6, 6, 0, 0);
+	/* a fused 2x2 pool after a convolution Winograd does not take (5x5) */
+	check_eval("conv5x5:6:p2,relu,maxpool2,fc", 2, 8, 8, 0, 0);
+	/* pools of 9 pixels, direct and by BLAS */
+	check_eval("conv3x3:4,relu,maxpool3,fc", 1, 11, 11, 0, 0);
+	check_eval("conv3x3:4,relu,maxpool3,fc", 4, 11, 11, 0, 0);
+	/* a pool window larger than a block of patch rows */
+	check_eval("conv3x3:4,relu,maxpool17,fc", 1, 20, 20, 0, 0);
+	check_eval("conv3x3:4,relu,maxpool17,fc", 4, 20, 20, 0, 0);
+	check_eval("fc:9,bn,relu,fc", 1, 1, 30, 0, 0);
+	check_eval("fc:6,relu,fc", 0, 0, 0, 1, 50);
 
 	struct pea_err e;
 	ok(!nn_build("conv3x3:8,fc:4,conv3x3:2,fc", 1, 6, 6, 0, 0, 4, &e), "conv after fc is refused");
