@@ -68,35 +68,45 @@ static inline float key_sim(uint64_t k)
 }
 
 /* Move the k largest of the distinct keys a[0..n) to its front
- * (quickselect).  Their order is left as it falls: scores add the same in
- * any order, and --similar ranks at query time. */
-static void select_top(uint64_t *a, size_t n, size_t k)
+ * (quickselect; tmp holds n).  Their order is left as it falls: scores add
+ * the same in any order, and --similar ranks at query time.  Each pass
+ * splits its range without a branch on the keys (they would be mispredicted
+ * half the time): every key is written to both sides, and the side's end
+ * moves only for the side it belongs to. */
+static void select_top(uint64_t *a, size_t n, size_t k, uint64_t *tmp)
 {
-	if (n <= k || !k)
+	if (n <= k)
 		return;
-	size_t lo = 0, hi = n - 1, want = k - 1;
-	while (lo < hi) {
-		uint64_t x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+	/* a[0..lo) beat every key after them, a[hi..n) lose to every key
+	 * before them, and lo <= k < hi */
+	size_t lo = 0, hi = n;
+	while (hi - lo > 16) {
+		uint64_t x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi - 1];
+		/* the median of three distinct keys: both sides get one */
 		uint64_t p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
-		size_t i = lo, j = hi;
-		for (;;) {
-			while (a[i] > p)
-				i++;
-			while (a[j] < p)
-				j--;
-			if (i >= j)
-				break;
-			uint64_t s = a[i];
-			a[i] = a[j];
-			a[j] = s;
-			i++;
-			j--;
+		size_t g = 0, s = 0;
+		for (size_t i = lo; i < hi; i++) {
+			uint64_t v = a[i];
+			a[lo + g] = v;
+			tmp[s] = v;
+			g += v > p;
+			s += v <= p;
 		}
-		/* a[lo..j] >= p >= a[j+1..hi] */
-		if (want <= j)
-			hi = j;
+		memcpy(a + lo + g, tmp, s * 8);
+		if (lo + g == k)
+			return;
+		if (lo + g > k)
+			hi = lo + g;
 		else
-			lo = j + 1;
+			lo += g;
+	}
+	/* the last few in order, larger first */
+	for (size_t i = lo + 1; i < hi; i++) {
+		uint64_t v = a[i];
+		size_t j = i;
+		for (; j > lo && a[j - 1] < v; j--)
+			a[j] = a[j - 1];
+		a[j] = v;
 	}
 }
 
@@ -173,17 +183,6 @@ static void close_up(void *base, size_t sz, const uint64_t *from, const uint64_t
  * list. */
 enum acc_mode { ACC_UNIT, ACC_POSITIVE, ACC_MARK };
 
-static enum acc_mode acc_mode(const float *w, uint64_t n)
-{
-	int unit = 1;
-	float least = INFINITY;
-	for (uint64_t k = 0; k < n; k++) {
-		unit &= w[k] == 1.0f;
-		least = w[k] < least ? w[k] : least;
-	}
-	return unit ? ACC_UNIT : least > 0 && least * least >= FLT_MIN ? ACC_POSITIVE : ACC_MARK;
-}
-
 /* One item's row: its co-occurrences with every item, accumulated over
  * its users; the K best go to nbr/sim (room for at most K, nor more than
  * the other items its users have), and their number is returned.  The
@@ -197,7 +196,7 @@ struct rowctx {
 	uint32_t *cnt;
 	float *acc;
 	uint32_t *touched, *mark;
-	uint64_t *key;
+	uint64_t *key; /* a heavy row's candidates, and as many for select_top */
 };
 
 /* the sum of entry j, cleared */
@@ -275,7 +274,7 @@ static uint32_t knn_row(struct rowctx *c, uint32_t i, uint32_t *nbr, float *sim)
 		if (v > 0 && j != i)
 			key[got++] = cand_key(v, j);
 	}
-	select_top(key, got, c->K);
+	select_top(key, got, c->K, key + got);
 	got = got < c->K ? got : c->K;
 	for (uint32_t x = 0; x < got; x++) {
 		nbr[x] = ~(uint32_t)key[x];
@@ -313,67 +312,81 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	if (wu)
 		bu.w = wu;
 	ix_transpose(&bu, &bi, f->threads);
-	enum acc_mode mode = acc_mode(bu.w, bu.nnz);
-	/* per item: the norm of its row (cosine and tf-idf divide by them),
-	 * the additions its row takes, and room for its neighbours: no more
-	 * than K, nor than the other items its users have */
-	float *inv = xmalloc(xmul((size_t)ni + 1, 4));
+	float *inv = xmalloc(xmul((size_t)ni + 1, 4)), *prior = xmalloc(xmul((size_t)ni + 1, 4));
 	uint64_t *room = xmalloc(xmul((size_t)ni + 1, 8)), *est = xmalloc(xmul((size_t)ni + 1, 8));
-	room[0] = 0;
-	for (uint32_t i = 0; i < ni; i++) {
-		double s = 0;
-		uint64_t adds = 0;
-		for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
-			s += (double)bi.w[k] * bi.w[k];
-			adds += bu.off[bi.idx[k] + 1] - bu.off[bi.idx[k]];
-		}
-		inv[i] = wt == W_BM25 ? 1.0f : s > 0 ? (float)(1 / sqrt(s)) : 0.0f;
-		uint64_t most = adds - (bi.off[i + 1] - bi.off[i]);
-		most = most < (uint64_t)K ? most : (uint64_t)K;
-		room[i + 1] = room[i] + most;
-		est[i] = adds + 1;
-	}
-	/* tasks: runs of rows, heaviest first, of about equal work */
+	uint64_t *off = xcalloc((size_t)ni + 1, 8);
 	uint32_t *order = xmalloc(xmul((size_t)ni + 1, 4));
-	by_popularity(&bi, order);
 	uint32_t ntask = (uint32_t)f->threads * TASKS_PER_THREAD;
 	ntask = ntask < ni ? ntask : ni;
-	uint32_t *task = xmalloc(xmul((size_t)ntask + 1, 4));
-	{
-		uint64_t total = 0, sum = 0;
-		for (uint32_t i = 0; i < ni; i++)
-			total += est[i];
-		uint32_t t = 0;
-		task[0] = 0;
-		for (uint32_t r = 0; r < ni && t + 1 < ntask; r++) {
-			sum += est[order[r]];
-			if (sum * ntask >= total * (t + 1))
-				task[++t] = r + 1;
-		}
-		ntask = t + 1;
-		task[ntask] = ni;
-	}
-	free(est);
-	/* the model's arrays, each row at its room: pages never written
-	 * cost nothing */
-	uint32_t *onbr = xmalloc(xmul(room[ni] ? room[ni] : 1, 4));
-	float *osim = xmalloc(xmul(room[ni] ? room[ni] : 1, 4));
-	uint64_t *off = xcalloc((size_t)ni + 1, 8);
+	uint32_t *task = xmalloc(xmul((size_t)ntask + 1, 4)), *onbr = NULL;
+	float *osim = NULL, least = INFINITY;
+	int unit = 1;
+	enum acc_mode mode = ACC_MARK;
 	uint64_t work = 0;
 	int done = 0;
 #pragma omp parallel num_threads(f->threads)
 	{
+		/* per item: the norm of its row (cosine and tf-idf divide by
+		 * them), the additions its row takes, and room for its
+		 * neighbours: no more than K, nor than the other items its
+		 * users have */
+#pragma omp for schedule(static) reduction(& : unit) reduction(min : least)
+		for (uint32_t i = 0; i < ni; i++) {
+			double s = 0;
+			uint64_t adds = 0;
+			for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
+				float x = bi.w[k];
+				s += (double)x * x;
+				unit &= x == 1.0f;
+				least = x < least ? x : least;
+				adds += bu.off[bi.idx[k] + 1] - bu.off[bi.idx[k]];
+			}
+			inv[i] = wt == W_BM25 ? 1.0f : s > 0 ? (float)(1 / sqrt(s)) : 0.0f;
+			uint64_t most = adds - (bi.off[i + 1] - bi.off[i]);
+			room[i + 1] = most < (uint64_t)K ? most : (uint64_t)K;
+			est[i] = adds + 1;
+		}
+#pragma omp single
+		{
+			mode = unit ? ACC_UNIT : least > 0 && least * least >= FLT_MIN ? ACC_POSITIVE : ACC_MARK;
+			room[0] = 0;
+			for (uint32_t i = 0; i < ni; i++)
+				room[i + 1] += room[i];
+			/* the model's arrays, each row at its room: pages
+			 * never written cost nothing */
+			onbr = xmalloc(xmul(room[ni] ? room[ni] : 1, 4));
+			osim = xmalloc(xmul(room[ni] ? room[ni] : 1, 4));
+			/* tasks: runs of rows, heaviest first, of about
+			 * equal work */
+			by_popularity(&bi, order);
+			uint64_t total = 0, sum = 0;
+			for (uint32_t i = 0; i < ni; i++)
+				total += est[i];
+			uint32_t t = 0;
+			task[0] = 0;
+			for (uint32_t r = 0; r < ni && t + 1 < ntask; r++) {
+				sum += est[order[r]];
+				if (sum * ntask >= total * (t + 1))
+					task[++t] = r + 1;
+			}
+			ntask = t + 1;
+			task[ntask] = ni;
+			/* the popularity prior: the most popular item's is
+			 * POP_EPS */
+			float top = (float)(bi.off[order[0] + 1] - bi.off[order[0]]);
+			for (uint32_t i = 0; i < ni; i++)
+				prior[i] = top > 0 ? POP_EPS * (float)(bi.off[i + 1] - bi.off[i]) / top : 0;
+		}
 		void *sums = xcalloc((size_t)ni + 1, 4);
 		struct rowctx c = {&bu, &bi, inv, (uint32_t)K, mode, sums, sums, xmalloc(xmul((size_t)ni + 1, 4)),
-				   mode == ACC_MARK ? xcalloc((size_t)ni + 1, 4) : NULL, xmalloc(xmul((size_t)ni + 1, 8))};
+				   mode == ACC_MARK ? xcalloc((size_t)ni + 1, 4) : NULL, xmalloc(xmul((size_t)ni + 1, 16))};
 #pragma omp for schedule(dynamic, 1)
 		for (uint32_t t = 0; t < ntask; t++) {
 			uint64_t mine = 0;
 			for (uint32_t r = task[t]; r < task[t + 1]; r++) {
 				uint32_t i = order[r];
 				off[i + 1] = knn_row(&c, i, onbr + room[i], osim + room[i]);
-				for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++)
-					mine += bu.off[bi.idx[k] + 1] - bu.off[bi.idx[k]];
+				mine += est[i] - 1;
 			}
 			__atomic_add_fetch(&work, mine, __ATOMIC_RELAXED);
 			__atomic_add_fetch(&done, (int)(task[t + 1] - task[t]), __ATOMIC_RELAXED);
@@ -397,6 +410,7 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 				close_up(osim, 4, room, off, ni);
 		}
 	}
+	free(est);
 	free(task);
 	free(order);
 	free(room);
@@ -406,14 +420,6 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	uint64_t total = off[ni];
 	onbr = xrealloc(onbr, xmul(total ? total : 1, 4));
 	osim = xrealloc(osim, xmul(total ? total : 1, 4));
-	/* the popularity prior */
-	float *prior = xcalloc((size_t)ni + 1, 4), top = 0;
-	for (uint64_t k = 0; k < m->nnz; k++)
-		prior[m->idx[k]] += 1;
-	for (uint32_t i = 0; i < ni; i++)
-		top = prior[i] > top ? prior[i] : top;
-	for (uint32_t i = 0; i < ni; i++)
-		prior[i] = top > 0 ? POP_EPS * prior[i] / top : 0;
 	mw_add_owned(w, "knn.off", off, ((size_t)ni + 1) * 8);
 	mw_add_owned(w, "knn.item", onbr, (size_t)total * 4);
 	mw_add_owned(w, "knn.sim", osim, (size_t)total * 4);
