@@ -10,9 +10,18 @@
  * accumulated over the users it has, in CSR order, on one thread, so the
  * model does not depend on the thread count.  The user histories the model
  * keeps are the co-occurrence counts in factored form: --init and --merge
- * retrain from their union, so counts add up exactly. */
+ * retrain from their union, so counts add up exactly.
+ *
+ * Fitting is mostly a matter of memory: on the machines pea runs on, the
+ * first touch of a fresh page costs as much as thousands of additions, so
+ * the rows go straight to the model's arrays, each at a place that bounds
+ * its size, and are closed up at the end, instead of through buffers of
+ * their own.  The rows are taken heaviest first (the head item that
+ * co-occurs with everything, libc6 in Debian's package relations, takes
+ * as long as thousands of others), in tasks of about equal work. */
 #include "cf.h"
 
+#include <float.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <omp.h>
@@ -25,58 +34,11 @@
  * every real score */
 #define POP_EPS 1e-6f
 
-#define CHUNK 64
+/* tasks per thread: enough that the one that finishes first does not wait
+ * long for the other */
+#define TASKS_PER_THREAD 32
 
 enum weighting { W_COSINE, W_TFIDF, W_BM25 };
-
-struct cand {
-	float v;
-	uint32_t j;
-};
-
-/* a before b: a higher similarity, or an equal one and a lower id (a
- * total order, so the neighbours do not depend on how they were found) */
-static inline int before(struct cand a, struct cand b)
-{
-	return a.v > b.v || (a.v == b.v && a.j < b.j);
-}
-
-/* Move the k best of c[0..n) to its front (quickselect); returns how many.
- * Their order is left as it falls: scores add the same in any order, and
- * --similar ranks at query time. */
-static uint32_t top_k(struct cand *c, uint32_t n, uint32_t k)
-{
-	if (n > k) {
-		uint32_t lo = 0, hi = n - 1;
-		while (lo < hi) {
-			struct cand p = c[lo + (hi - lo) / 2];
-			uint32_t i = lo, j = hi;
-			while (i <= j) {
-				while (before(c[i], p))
-					i++;
-				while (before(p, c[j]))
-					j--;
-				if (i <= j) {
-					struct cand t = c[i];
-					c[i] = c[j];
-					c[j] = t;
-					i++;
-					if (!j)
-						break;
-					j--;
-				}
-			}
-			if (k - 1 <= j)
-				hi = j;
-			else if (k - 1 >= i)
-				lo = i;
-			else
-				break;
-		}
-		n = k;
-	}
-	return n;
-}
 static const char *const wnames[] = {"cosine", "tfidf", "bm25"};
 
 struct knn {
@@ -84,6 +46,69 @@ struct knn {
 	const uint32_t *nbr;
 	const float *sim, *prior;
 };
+
+/* A candidate neighbour as one word that sorts as neighbours rank: the
+ * similarity's bits above (positive floats order as their bits do), the
+ * complement of the neighbour's id below.  A larger key is a higher
+ * similarity, or an equal one and a lower id: a total order, so the
+ * neighbours kept do not depend on how they were found. */
+static inline uint64_t cand_key(float v, uint32_t j)
+{
+	uint32_t b;
+	memcpy(&b, &v, 4);
+	return (uint64_t)b << 32 | (uint32_t)~j;
+}
+
+static inline float key_sim(uint64_t k)
+{
+	uint32_t b = (uint32_t)(k >> 32);
+	float v;
+	memcpy(&v, &b, 4);
+	return v;
+}
+
+/* Move the k largest of the distinct keys a[0..n) to its front
+ * (quickselect; tmp holds n).  Their order is left as it falls: scores add
+ * the same in any order, and --similar ranks at query time.  Each pass
+ * splits its range without a branch on the keys (they would be mispredicted
+ * half the time): every key is written to both sides, and the side's end
+ * moves only for the side it belongs to. */
+static void select_top(uint64_t *a, size_t n, size_t k, uint64_t *tmp)
+{
+	if (n <= k)
+		return;
+	/* a[0..lo) beat every key after them, a[hi..n) lose to every key
+	 * before them, and lo <= k < hi */
+	size_t lo = 0, hi = n;
+	while (hi - lo > 16) {
+		uint64_t x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi - 1];
+		/* the median of three distinct keys: both sides get one */
+		uint64_t p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+		size_t g = 0, s = 0;
+		for (size_t i = lo; i < hi; i++) {
+			uint64_t v = a[i];
+			a[lo + g] = v;
+			tmp[s] = v;
+			g += v > p;
+			s += v <= p;
+		}
+		memcpy(a + lo + g, tmp, s * 8);
+		if (lo + g == k)
+			return;
+		if (lo + g > k)
+			hi = lo + g;
+		else
+			lo += g;
+	}
+	/* the last few in order, larger first */
+	for (size_t i = lo + 1; i < hi; i++) {
+		uint64_t v = a[i];
+		size_t j = i;
+		for (; j > lo && a[j - 1] < v; j--)
+			a[j] = a[j - 1];
+		a[j] = v;
+	}
+}
 
 /* the weighted user x item values, parallel to m's */
 static float *weigh(const struct ix_csr *m, enum weighting wt)
@@ -118,6 +143,146 @@ static float *weigh(const struct ix_csr *m, enum weighting wt)
 	return v;
 }
 
+/* Items heaviest first: by popularity (users, most first; ties by id),
+ * which is what a row's work grows with. */
+static void by_popularity(const struct ix_csr *bi, uint32_t *order)
+{
+	uint32_t ni = bi->rows, top = 0;
+	for (uint32_t i = 0; i < ni; i++)
+		top = bi->off[i + 1] - bi->off[i] > top ? (uint32_t)(bi->off[i + 1] - bi->off[i]) : top;
+	/* a counting sort, stable in id */
+	uint32_t *at = xcalloc((size_t)top + 2, 4);
+	for (uint32_t i = 0; i < ni; i++)
+		at[top - (bi->off[i + 1] - bi->off[i]) + 1]++;
+	for (uint32_t c = 0; c <= top; c++)
+		at[c + 1] += at[c];
+	for (uint32_t i = 0; i < ni; i++)
+		order[at[top - (bi->off[i + 1] - bi->off[i])]++] = i;
+	free(at);
+}
+
+/* Close up rows written at from[i] (room to from[i + 1]) to their final
+ * places to[i], to[i + 1] - to[i] elements of size sz each: rows that
+ * filled their room move together. */
+static void close_up(void *base, size_t sz, const uint64_t *from, const uint64_t *to, uint32_t n)
+{
+	char *p = base;
+	for (uint32_t i = 0, j; i < n; i = j + 1) {
+		for (j = i; j + 1 < n && to[j + 1] - to[j] == from[j + 1] - from[j]; j++)
+			;
+		if (from[i] != to[i] && to[j + 1] > to[i])
+			memmove(p + to[i] * sz, p + from[i] * sz, (to[j + 1] - to[i]) * sz);
+	}
+}
+
+/* How a row's sums find the entries they touch first: with every weight 1
+ * the sums are counts; with every product of weights positive (weights > 0
+ * whose squares do not underflow) an entry is new while its sum is 0;
+ * otherwise (tf-idf or BM25 weights can be negative) a mark per item says
+ * which row last touched it.  All three give the same sums and the same
+ * list. */
+enum acc_mode { ACC_UNIT, ACC_POSITIVE, ACC_MARK };
+
+/* One item's row: its co-occurrences with every item, accumulated over
+ * its users; the K best go to nbr/sim (room for at most K, nor more than
+ * the other items its users have), and their number is returned.  The
+ * sums are counts (cnt) when every weight is 1, floats (acc) otherwise:
+ * one array, zero between rows. */
+struct rowctx {
+	const struct ix_csr *bu, *bi;
+	const float *inv;
+	uint32_t K;
+	enum acc_mode mode;
+	uint32_t *cnt;
+	float *acc;
+	uint32_t *touched, *mark;
+	uint64_t *key; /* a heavy row's candidates, and as many for select_top */
+};
+
+/* the sum of entry j, cleared */
+static inline float take(const struct rowctx *c, uint32_t j)
+{
+	float v;
+	if (c->mode == ACC_UNIT) {
+		v = (float)c->cnt[j];
+		c->cnt[j] = 0;
+	} else {
+		v = c->acc[j];
+		c->acc[j] = 0;
+	}
+	return v;
+}
+
+static uint32_t knn_row(struct rowctx *c, uint32_t i, uint32_t *nbr, float *sim)
+{
+	const struct ix_csr *bu = c->bu, *bi = c->bi;
+	uint32_t *cnt = c->cnt, *touched = c->touched, *mark = c->mark, nt = 0;
+	float *acc = c->acc;
+	/* branch-free: an entry goes to touched as it is first met; i
+	 * itself is accumulated too and left out below */
+	for (uint64_t k = bi->off[i]; k < bi->off[i + 1]; k++) {
+		uint64_t q = bu->off[bi->idx[k]], end = bu->off[bi->idx[k] + 1];
+		float a = bi->w[k];
+		switch (c->mode) {
+		case ACC_UNIT:
+			for (; q < end; q++) {
+				uint32_t j = bu->idx[q], s = cnt[j];
+				touched[nt] = j;
+				nt += s == 0;
+				cnt[j] = s + 1;
+			}
+			break;
+		case ACC_POSITIVE:
+			for (; q < end; q++) {
+				uint32_t j = bu->idx[q];
+				float s = acc[j];
+				touched[nt] = j;
+				nt += s == 0;
+				acc[j] = s + a * bu->w[q];
+			}
+			break;
+		case ACC_MARK:
+			for (; q < end; q++) {
+				uint32_t j = bu->idx[q];
+				touched[nt] = j;
+				nt += mark[j] != i + 1;
+				mark[j] = i + 1;
+				acc[j] += a * bu->w[q];
+			}
+			break;
+		}
+	}
+	/* only the touched entries are read, and cleared; a row with no
+	 * more than K of them (i among them) is written as it comes */
+	float ii = c->inv[i];
+	uint32_t got = 0;
+	if (nt <= c->K) {
+		for (uint32_t t = 0; t < nt; t++) {
+			uint32_t j = touched[t];
+			float v = take(c, j) * ii * c->inv[j];
+			if (v > 0 && j != i) {
+				nbr[got] = j;
+				sim[got++] = v;
+			}
+		}
+		return got;
+	}
+	uint64_t *key = c->key;
+	for (uint32_t t = 0; t < nt; t++) {
+		uint32_t j = touched[t];
+		float v = take(c, j) * ii * c->inv[j];
+		if (v > 0 && j != i)
+			key[got++] = cand_key(v, j);
+	}
+	select_top(key, got, c->K, key + got);
+	got = got < c->K ? got : c->K;
+	for (uint32_t x = 0; x < got; x++) {
+		nbr[x] = ~(uint32_t)key[x];
+		sim[x] = key_sim(key[x]);
+	}
+	return got;
+}
+
 static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_object *settings)
 {
 	const struct ix_csr *m = &f->x->m;
@@ -141,109 +306,120 @@ static int knn_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	uint32_t ni = m->cols;
 	if ((uint64_t)K > ni)
 		K = ni ? ni : 1;
-	/* W by user, and by item with the same values */
+	/* W by user (cosine: the weights as they are), and by item */
 	struct ix_csr bu = *m, bi;
-	float *wu = weigh(m, wt);
-	bu.w = wu;
+	float *wu = wt == W_COSINE ? NULL : weigh(m, wt);
+	if (wu)
+		bu.w = wu;
 	ix_transpose(&bu, &bi, f->threads);
-	/* the norm of each item's row (cosine and tf-idf divide by them) */
-	float *inv = xcalloc((size_t)ni + 1, 4);
-	for (uint32_t i = 0; i < ni; i++) {
-		double s = 0;
-		for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++)
-			s += (double)bi.w[k] * bi.w[k];
-		inv[i] = wt == W_BM25 ? 1.0f : s > 0 ? (float)(1 / sqrt(s)) : 0.0f;
-	}
-	/* items in chunks: each chunk's neighbour lists go to a buffer of
-	 * their own, joined in chunk order at the end */
-	uint32_t nchunk = (ni + CHUNK - 1) / CHUNK;
-	struct cand **out = xcalloc((size_t)nchunk + 1, sizeof *out);
-	uint32_t *cnt = xcalloc((size_t)ni + 1, 4);
+	float *inv = xmalloc(xmul((size_t)ni + 1, 4)), *prior = xmalloc(xmul((size_t)ni + 1, 4));
+	uint64_t *room = xmalloc(xmul((size_t)ni + 1, 8)), *est = xmalloc(xmul((size_t)ni + 1, 8));
+	uint64_t *off = xcalloc((size_t)ni + 1, 8);
+	uint32_t *order = xmalloc(xmul((size_t)ni + 1, 4));
+	uint32_t ntask = (uint32_t)f->threads * TASKS_PER_THREAD;
+	ntask = ntask < ni ? ntask : ni;
+	uint32_t *task = xmalloc(xmul((size_t)ntask + 1, 4)), *onbr = NULL;
+	float *osim = NULL, least = INFINITY;
+	int unit = 1;
+	enum acc_mode mode = ACC_MARK;
 	uint64_t work = 0;
 	int done = 0;
-#pragma omp parallel num_threads(f->threads) reduction(+ : work)
+#pragma omp parallel num_threads(f->threads)
 	{
-		float *acc = xcalloc((size_t)ni + 1, 4);
-		uint32_t *touched = xmalloc(xmul((size_t)ni + 1, 4)), *mark = xcalloc((size_t)ni + 1, 4);
-		struct cand *c = xmalloc(xmul((size_t)ni + 1, sizeof *c));
-#pragma omp for schedule(dynamic, 1)
-		for (uint32_t ch = 0; ch < nchunk; ch++) {
-			uint32_t i0 = ch * CHUNK, i1 = i0 + CHUNK < ni ? i0 + CHUNK : ni;
-			size_t have = 0, cap = 0;
-			struct cand *o = NULL;
-			for (uint32_t i = i0; i < i1; i++) {
-				uint32_t nt = 0;
-				for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
-					uint32_t u = bi.idx[k];
-					float a = bi.w[k];
-					/* branch-free: i itself is accumulated too and
-					 * left out below */
-					for (uint64_t q = bu.off[u]; q < bu.off[u + 1]; q++) {
-						uint32_t j = bu.idx[q];
-						touched[nt] = j;
-						nt += mark[j] != i + 1;
-						mark[j] = i + 1;
-						acc[j] += a * bu.w[q];
-					}
-					work += bu.off[u + 1] - bu.off[u];
-				}
-				/* only the touched entries are read, and cleared */
-				uint32_t nc = 0;
-				for (uint32_t t = 0; t < nt; t++) {
-					uint32_t j = touched[t];
-					float v = acc[j] * inv[i] * inv[j];
-					acc[j] = 0;
-					if (v > 0 && j != i)
-						c[nc++] = (struct cand){v, j};
-				}
-				uint32_t got = top_k(c, nc, (uint32_t)K);
-				if (have + got > cap) {
-					cap = (have + got) * 2;
-					o = xrealloc(o, cap * sizeof *o);
-				}
-				if (got) /* o is still NULL while nothing was kept */
-					memcpy(o + have, c, got * sizeof *c);
-				have += got;
-				cnt[i] = got;
+		/* per item: the norm of its row (cosine and tf-idf divide by
+		 * them), the additions its row takes, and room for its
+		 * neighbours: no more than K, nor than the other items its
+		 * users have */
+#pragma omp for schedule(static) reduction(& : unit) reduction(min : least)
+		for (uint32_t i = 0; i < ni; i++) {
+			double s = 0;
+			uint64_t adds = 0;
+			for (uint64_t k = bi.off[i]; k < bi.off[i + 1]; k++) {
+				float x = bi.w[k];
+				s += (double)x * x;
+				unit &= x == 1.0f;
+				least = x < least ? x : least;
+				adds += bu.off[bi.idx[k] + 1] - bu.off[bi.idx[k]];
 			}
-			out[ch] = o;
-			if (omp_get_thread_num() == 0)
-				cf_progress(f, "items", __atomic_load_n(&done, __ATOMIC_RELAXED), (int)ni, (double)work);
-			__atomic_add_fetch(&done, (int)(i1 - i0), __ATOMIC_RELAXED);
+			inv[i] = wt == W_BM25 ? 1.0f : s > 0 ? (float)(1 / sqrt(s)) : 0.0f;
+			uint64_t most = adds - (bi.off[i + 1] - bi.off[i]);
+			room[i + 1] = most < (uint64_t)K ? most : (uint64_t)K;
+			est[i] = adds + 1;
 		}
-		free(acc);
-		free(touched);
-		free(mark);
-		free(c);
+#pragma omp single
+		{
+			mode = unit ? ACC_UNIT : least > 0 && least * least >= FLT_MIN ? ACC_POSITIVE : ACC_MARK;
+			room[0] = 0;
+			for (uint32_t i = 0; i < ni; i++)
+				room[i + 1] += room[i];
+			/* the model's arrays, each row at its room: pages
+			 * never written cost nothing */
+			onbr = xmalloc(xmul(room[ni] ? room[ni] : 1, 4));
+			osim = xmalloc(xmul(room[ni] ? room[ni] : 1, 4));
+			/* tasks: runs of rows, heaviest first, of about
+			 * equal work */
+			by_popularity(&bi, order);
+			uint64_t total = 0, sum = 0;
+			for (uint32_t i = 0; i < ni; i++)
+				total += est[i];
+			uint32_t t = 0;
+			task[0] = 0;
+			for (uint32_t r = 0; r < ni && t + 1 < ntask; r++) {
+				sum += est[order[r]];
+				if (sum * ntask >= total * (t + 1))
+					task[++t] = r + 1;
+			}
+			ntask = t + 1;
+			task[ntask] = ni;
+			/* the popularity prior: the most popular item's is
+			 * POP_EPS */
+			float top = (float)(bi.off[order[0] + 1] - bi.off[order[0]]);
+			for (uint32_t i = 0; i < ni; i++)
+				prior[i] = top > 0 ? POP_EPS * (float)(bi.off[i + 1] - bi.off[i]) / top : 0;
+		}
+		void *sums = xcalloc((size_t)ni + 1, 4);
+		struct rowctx c = {&bu, &bi, inv, (uint32_t)K, mode, sums, sums, xmalloc(xmul((size_t)ni + 1, 4)),
+				   mode == ACC_MARK ? xcalloc((size_t)ni + 1, 4) : NULL, xmalloc(xmul((size_t)ni + 1, 16))};
+#pragma omp for schedule(dynamic, 1)
+		for (uint32_t t = 0; t < ntask; t++) {
+			uint64_t mine = 0;
+			for (uint32_t r = task[t]; r < task[t + 1]; r++) {
+				uint32_t i = order[r];
+				off[i + 1] = knn_row(&c, i, onbr + room[i], osim + room[i]);
+				mine += est[i] - 1;
+			}
+			__atomic_add_fetch(&work, mine, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&done, (int)(task[t + 1] - task[t]), __ATOMIC_RELAXED);
+			if (omp_get_thread_num() == 0)
+				cf_progress(f, "items", __atomic_load_n(&done, __ATOMIC_RELAXED), (int)ni,
+					    (double)__atomic_load_n(&work, __ATOMIC_RELAXED));
+		}
+		free(sums);
+		free(c.touched);
+		free(c.mark);
+		free(c.key);
+#pragma omp single
+		for (uint32_t i = 0; i < ni; i++)
+			off[i + 1] += off[i];
+		/* the two arrays are closed up side by side */
+#pragma omp for schedule(static, 1)
+		for (int a = 0; a < 2; a++) {
+			if (a == 0)
+				close_up(onbr, 4, room, off, ni);
+			else
+				close_up(osim, 4, room, off, ni);
+		}
 	}
+	free(est);
+	free(task);
+	free(order);
+	free(room);
 	free(inv);
 	ix_csr_release(&bi);
 	free(wu);
-	/* join the chunks */
-	uint64_t *off = xcalloc((size_t)ni + 1, 8);
-	for (uint32_t i = 0; i < ni; i++)
-		off[i + 1] = off[i] + cnt[i];
 	uint64_t total = off[ni];
-	uint32_t *onbr = xmalloc(xmul(total ? total : 1, 4));
-	float *osim = xmalloc(xmul(total ? total : 1, 4));
-	for (uint32_t ch = 0; ch < nchunk; ch++) {
-		uint64_t at = off[ch * CHUNK], n = off[(ch + 1) * CHUNK < ni ? (ch + 1) * CHUNK : ni] - at;
-		for (uint64_t x = 0; x < n; x++) {
-			onbr[at + x] = out[ch][x].j;
-			osim[at + x] = out[ch][x].v;
-		}
-		free(out[ch]);
-	}
-	free(out);
-	free(cnt);
-	/* the popularity prior */
-	float *prior = xcalloc((size_t)ni + 1, 4), top = 0;
-	for (uint64_t k = 0; k < m->nnz; k++)
-		prior[m->idx[k]] += 1;
-	for (uint32_t i = 0; i < ni; i++)
-		top = prior[i] > top ? prior[i] : top;
-	for (uint32_t i = 0; i < ni; i++)
-		prior[i] = top > 0 ? POP_EPS * prior[i] / top : 0;
+	onbr = xrealloc(onbr, xmul(total ? total : 1, 4));
+	osim = xrealloc(osim, xmul(total ? total : 1, 4));
 	mw_add_owned(w, "knn.off", off, ((size_t)ni + 1) * 8);
 	mw_add_owned(w, "knn.item", onbr, (size_t)total * 4);
 	mw_add_owned(w, "knn.sim", osim, (size_t)total * 4);

@@ -328,29 +328,65 @@ void ix_free(struct ix *x)
 	free(x);
 }
 
+/* inputs smaller than this are transposed on one thread */
+#define TRANSPOSE_MIN_PER_THREAD 65536
+
+/* A counting sort over columns, by runs of rows: each thread counts its
+ * run's entries per column, the counts give each run its own cursor in
+ * every column (run 0's rows first), and each thread scatters its run.
+ * Columns of t get their rows increasing, as from one thread. */
 void ix_transpose(const struct ix_csr *m, struct ix_csr *t, int threads)
 {
-	(void)threads;
 	t->rows = m->cols;
 	t->cols = m->rows;
 	t->nnz = m->nnz;
-	t->off = xcalloc((size_t)t->rows + 1, 8);
-	for (uint64_t k = 0; k < m->nnz; k++)
-		t->off[m->idx[k] + 1]++;
-	for (uint32_t r = 0; r < t->rows; r++)
-		t->off[r + 1] += t->off[r];
+	t->off = xmalloc(xmul((size_t)t->rows + 1, 8));
 	t->idx = xmalloc(xmul(m->nnz ? m->nnz : 1, 4));
 	t->w = xmalloc(xmul(m->nnz ? m->nnz : 1, 4));
-	uint64_t *pos = xmalloc(xmul((size_t)t->rows + 1, 8));
-	memcpy(pos, t->off, ((size_t)t->rows + 1) * 8);
-	/* rows of m in order: each column of t gets its users increasing */
-	for (uint32_t r = 0; r < m->rows; r++)
-		for (uint64_t k = m->off[r]; k < m->off[r + 1]; k++) {
-			uint64_t at = pos[m->idx[k]]++;
-			t->idx[at] = r;
-			t->w[at] = m->w[k];
+	uint32_t nt = threads > 1 ? (uint32_t)threads : 1;
+	if (m->nnz / nt < TRANSPOSE_MIN_PER_THREAD)
+		nt = 1;
+	/* the runs: about nnz / nt entries each */
+	uint32_t *run = xmalloc(xmul((size_t)nt + 1, 4));
+	run[0] = 0;
+	for (uint32_t r = 0, k = 1; k < nt; k++) {
+		uint64_t want = m->nnz / nt * k;
+		while (r < m->rows && m->off[r] < want)
+			r++;
+		run[k] = r;
+	}
+	run[nt] = m->rows;
+	size_t stride = (size_t)t->rows + 1;
+	uint64_t *cur = xcalloc(xmul(nt, stride), 8);
+#pragma omp parallel num_threads(nt)
+	{
+		uint32_t me = (uint32_t)omp_get_thread_num();
+		uint64_t *c = cur + me * stride;
+		for (uint64_t k = m->off[run[me]]; k < m->off[run[me + 1]]; k++)
+			c[m->idx[k]]++;
+#pragma omp barrier
+#pragma omp single
+		{
+			uint64_t at = 0;
+			for (uint32_t col = 0; col < t->rows; col++) {
+				t->off[col] = at;
+				for (uint32_t x = 0; x < nt; x++) {
+					uint64_t n = cur[x * stride + col];
+					cur[x * stride + col] = at;
+					at += n;
+				}
+			}
+			t->off[t->rows] = at;
 		}
-	free(pos);
+		for (uint32_t r = run[me]; r < run[me + 1]; r++)
+			for (uint64_t k = m->off[r]; k < m->off[r + 1]; k++) {
+				uint64_t at = c[m->idx[k]]++;
+				t->idx[at] = r;
+				t->w[at] = m->w[k];
+			}
+	}
+	free(cur);
+	free(run);
 }
 
 int ix_csr_check(const uint64_t *off, const uint32_t *idx, const float *w, uint32_t rows, uint32_t cols,

@@ -65,7 +65,8 @@ struct ix *ix_from_pairs(struct strtab *users, struct strtab *items, const uint3
 			 const float *w, uint64_t n, int threads);
 void ix_free(struct ix *x);
 
-/* by item: rows = items, idx = users (increasing) */
+/* by item: rows = items, idx = users (increasing); the same arrays on any
+ * number of threads */
 void ix_transpose(const struct ix_csr *m, struct ix_csr *t, int threads);
 void ix_csr_release(struct ix_csr *m);
 

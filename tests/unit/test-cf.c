@@ -8,6 +8,7 @@
 #include "tap.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* ---- helpers ---- */
@@ -192,6 +193,124 @@ static void test_knn(void)
 	m->algo->similar(m, item_id(m, "a"), sim);
 	near(sim[item_id(m, "c")], ac, 1e-5, "tf-idf cosine of a and c by hand");
 	cf_close(m);
+	ix_free(x);
+}
+
+/* A skewed random set: nu users of 2..13 items among ni, popular items
+ * much more likely (as in package relations), weights w (NULL: 1). */
+static struct ix *skewed(uint32_t nu, uint32_t ni, uint64_t seed, float w)
+{
+	struct rng r;
+	rng_seed(&r, seed);
+	struct strtab *su = st_new(), *si = st_new();
+	uint32_t *uu = malloc((size_t)nu * 13 * 4), *ii = malloc((size_t)nu * 13 * 4);
+	char s[32];
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < ni; i++) {
+		snprintf(s, sizeof s, "i%u", i);
+		st_intern(si, s, strlen(s));
+	}
+	for (uint32_t u = 0; u < nu; u++) {
+		snprintf(s, sizeof s, "u%u", u);
+		uint32_t id = st_intern(su, s, strlen(s)), k = 2 + (uint32_t)(rng_next(&r) % 12);
+		for (uint32_t x = 0; x < k; x++) {
+			double f = (double)(rng_next(&r) >> 11) / 9007199254740992.0;
+			uu[n] = id;
+			ii[n++] = (uint32_t)(f * f * f * ni);
+		}
+	}
+	/* repeated pairs add their weights: keep them to one each */
+	struct ix *x = ix_from_pairs(su, si, uu, ii, NULL, n, 2);
+	for (uint64_t k = 0; k < x->m.nnz; k++)
+		x->m.w[k] = w;
+	free(uu);
+	free(ii);
+	return x;
+}
+
+/* ---- kNN: the K best of every row, and the same sums however found ---- */
+
+static void test_knn_select(void)
+{
+	uint32_t ni = 60;
+	struct ix *x = skewed(400, ni, 7, 1), *x2 = skewed(400, ni, 7, 2);
+	struct cf_params p = CF_PARAMS_INIT;
+	struct algo_params ap = ALGO_PARAMS_INIT;
+	p.neighbours = ni;
+	struct cfm *all = train("knn", x, &p, &ap, 2, NULL, NULL), *twos = train("knn", x2, &p, &ap, 2, NULL, NULL);
+	p.neighbours = 5;
+	uint8_t *b1, *b3;
+	size_t n1, n3;
+	struct cfm *m5 = train("knn", x, &p, &ap, 1, &b1, &n1), *m5b = train("knn", x, &p, &ap, 3, &b3, &n3);
+	ok(all && twos && m5 && m5b, "knn trains on a skewed set");
+	ok(n1 == n3 && !memcmp(b1, b3, n1), "the same model at 1 and 3 threads");
+	float sa[60], s2[60], s5[60];
+	int worst = 0, big = 0;
+	double apart = 0;
+	for (uint32_t i = 0; i < ni; i++) {
+		all->algo->similar(all, i, sa);
+		twos->algo->similar(twos, i, s2);
+		m5->algo->similar(m5, i, s5);
+		/* the 5 best of the whole row: higher similarity, then lower id */
+		int have = 0, kept = 0;
+		for (uint32_t j = 0; j < ni; j++) {
+			have += sa[j] > -INFINITY;
+			if (sa[j] > -INFINITY && s2[j] > -INFINITY)
+				apart = fmax(apart, fabs(sa[j] - s2[j]));
+			else if ((sa[j] > -INFINITY) != (s2[j] > -INFINITY))
+				apart = INFINITY;
+		}
+		big += have > 16;
+		for (uint32_t j = 0; j < ni; j++) {
+			int better = 0;
+			for (uint32_t o = 0; o < ni; o++)
+				better += sa[o] > sa[j] || (sa[o] == sa[j] && o < j);
+			int want = sa[j] > -INFINITY && better < 5;
+			kept += want;
+			worst += want != (s5[j] > -INFINITY) || (want && s5[j] != sa[j]);
+		}
+		worst += kept != (have < 5 ? have : 5);
+	}
+	ok(big > 5, "rows of more than 16 candidates go through the select (%d rows)", big);
+	is_int(worst, 0, "every row keeps exactly the 5 best of all its neighbours, ties by lower id");
+	near(apart, 0, 1e-6, "weights of 2 (float sums) give the cosines of weights of 1 (counts)");
+	cf_close(all);
+	cf_close(twos);
+	cf_close(m5);
+	cf_close(m5b);
+	free(b1);
+	free(b3);
+	ix_free(x);
+	ix_free(x2);
+}
+
+/* ---- the transpose: the same on any number of threads ---- */
+
+static void test_transpose(void)
+{
+	struct ix *x = skewed(40000, 3000, 11, 1);
+	for (uint64_t k = 0; k < x->m.nnz; k++)
+		x->m.w[k] = (float)(k % 97);
+	struct ix_csr t1, t3;
+	ix_transpose(&x->m, &t1, 1);
+	ix_transpose(&x->m, &t3, 3);
+	ok(x->m.nnz > 3 * 65536, "big enough for three threads (%llu entries)", (unsigned long long)x->m.nnz);
+	ok(!memcmp(t1.off, t3.off, ((size_t)t1.rows + 1) * 8) && !memcmp(t1.idx, t3.idx, t1.nnz * 4) &&
+		   !memcmp(t1.w, t3.w, t1.nnz * 4),
+	   "three threads give the one-thread transpose");
+	int bad = 0;
+	for (uint32_t c = 0; c < t3.rows; c++)
+		for (uint64_t k = t3.off[c]; k < t3.off[c + 1]; k++) {
+			uint32_t r = t3.idx[k];
+			bad += k > t3.off[c] && r <= t3.idx[k - 1];
+			uint64_t q = x->m.off[r];
+			while (q < x->m.off[r + 1] && x->m.idx[q] != c)
+				q++;
+			bad += q == x->m.off[r + 1] || x->m.w[q] != t3.w[k];
+		}
+	is_int(bad, 0, "each column has its rows increasing, with their weights");
+	ix_csr_release(&t1);
+	ix_csr_release(&t3);
 	ix_free(x);
 }
 
@@ -504,6 +623,8 @@ int main(void)
 	test_ntab();
 	test_ix_top();
 	test_knn();
+	test_knn_select();
+	test_transpose();
 	test_ease();
 	test_als();
 	test_bpr();
