@@ -244,7 +244,8 @@ int main(int argc, char **argv)
 		"--mpi (under mpirun or srun): each rank reads the files whose names have %r\n"
 		"replaced by its rank, or else every Nth frame of the files named; the ranks\n"
 		"combine counts (nb), weights (logreg, svm) or gradients (mlp, cnn) as they\n"
-		"train, and rank 0 writes the model.",
+		"train, or solve blocks of users and items (als: the single-process model),\n"
+		"and rank 0 writes the model.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  mpirun -np 4 pea-train --mpi -j 1 -o spam.model 'part-%r.pea'\n"
+		"  mpirun -np 2 pea-train --mpi --algo als -o recs.model plays.pea\n"
 		"  pea train --show spam.model --top 10\n"
 		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model\n"
 		"  pea scrape --follow URL | pea train --algo knn --follow --window 24h -o live.model",
