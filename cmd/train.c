@@ -35,7 +35,7 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 		cf_base(im, &base);
 	double t0 = now_sec();
 	pea_in *in = in_open(args, nargs, io);
-	struct ix *x = ranks >= 0 ? ixd_load(in, xo, ranks) : ix_load(in, xo, im ? &base : NULL);
+	struct ix *x = ranks >= 0 ? ixd_load(in, xo, ranks, im ? &base : NULL) : ix_load(in, xo, im ? &base : NULL);
 	in_close(in);
 	double t1 = now_sec();
 	if (x->ndup && !xo->quiet)
@@ -343,8 +343,8 @@ int main(int argc, char **argv)
 	if (ca) {
 		if (mpi && !ca->ranks)
 			die_usage("--mpi trains nb, logreg, svm, mlp, cnn and als; --algo %s trains on one process", algo);
-		if (mpi && (follow || init))
-			die_usage("--%s goes with one process: no --mpi", follow ? "follow" : "init of a recommender");
+		if (mpi && follow)
+			die_usage("--follow learns on one process: no --mpi");
 		if (epochs || holdout > 0 || balanced || field || checkpoint)
 			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
 				  : holdout > 0 ? "--holdout means nothing to a recommender (split with pea split)"

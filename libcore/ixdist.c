@@ -52,10 +52,11 @@ static int cmp_first(const void *a, const void *b)
 }
 
 /* The names of every rank in one table, *global, with ids in order of
- * first appearance in the whole input; returns each local id's global id.
+ * first appearance in the whole input, after those of the model continued
+ * (base, every rank's, may be NULL); returns each local id's global id.
  * id[k] is record k's name (local id), at[k] its place. */
 static uint32_t *agree_names(const struct strtab *local, const uint32_t *id, const uint64_t *at, uint64_t n,
-			     struct strtab **global)
+			     const struct ntab *base, struct strtab **global)
 {
 	uint32_t nl = st_count(local);
 	uint64_t *seen = xmalloc(xmul((size_t)nl + 1, 8));
@@ -90,6 +91,8 @@ static uint32_t *agree_names(const struct strtab *local, const uint32_t *id, con
 	/* a name's first entry in order of place gets its id */
 	qsort(f, nf, sizeof *f, cmp_first);
 	*global = st_new();
+	if (base && ntab_to_strtab(base, *global))
+		die("the model's names repeat: the file is damaged");
 	for (size_t e = 0; e < nf; e++)
 		st_intern(*global, f[e].s, f[e].n);
 	free(f);
@@ -101,14 +104,23 @@ static uint32_t *agree_names(const struct strtab *local, const uint32_t *id, con
 }
 
 /* cut[b] .. cut[b+1] are rank b's rows, about the same work each: a row
- * costs its records (over every rank) and ROW_COST */
-static uint32_t *cut_rows(const uint32_t *id, const uint32_t *map, uint64_t n, uint32_t rows)
+ * costs its records (over every rank), its pairs in base (which every
+ * rank has; by user: off, else idx) and ROW_COST */
+static uint32_t *cut_rows(const uint32_t *id, const uint32_t *map, uint64_t n, uint32_t rows,
+			  const struct ix_base *base, int by_user)
 {
 	int N = dist_size();
 	uint64_t *cnt = xcalloc((size_t)rows + 1, 8), total = 0;
 	for (uint64_t k = 0; k < n; k++)
 		cnt[map[id[k]]]++;
 	dist_sum_u64(cnt, rows);
+	uint32_t nb = base ? base->users->n : 0;
+	for (uint32_t u = 0; u < nb; u++)
+		if (by_user)
+			cnt[u] += base->off[u + 1] - base->off[u];
+		else
+			for (uint64_t k = base->off[u]; k < base->off[u + 1]; k++)
+				cnt[base->idx[k]]++;
 	for (uint32_t r = 0; r < rows; r++)
 		total += cnt[r] + ROW_COST;
 	uint32_t *cut = xmalloc(xmul((size_t)N + 1, 4)), r = 0;
@@ -147,10 +159,12 @@ static int cmp_place(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Send each record to the rank of its user; the records received, in
- * order of place, make this rank's users' pairs (x->m). */
+/* Send each record to the rank of its user; the pairs of base (which
+ * every rank has) of this rank's users, then the records received in order
+ * of place, make this rank's users' pairs (x->m), as one process adds
+ * them. */
 static void users_share(struct ix *x, const struct ix_recs *r, const uint32_t *umap, const uint32_t *imap,
-			int threads)
+			const struct ix_base *base, int threads)
 {
 	int N = dist_size();
 	const uint32_t *cut = x->share->ucut;
@@ -174,13 +188,23 @@ static void users_share(struct ix *x, const struct ix_recs *r, const uint32_t *u
 	free(send);
 	free(lens);
 	free(at);
-	uint64_t n = got.len / REC_BYTES;
+	uint64_t nr = got.len / REC_BYTES;
 	/* each rank's records come in order; together, in order of place */
-	qsort(got.p, n, REC_BYTES, cmp_place);
+	qsort(got.p, nr, REC_BYTES, cmp_place);
+	uint32_t u0 = x->share->ucut[dist_rank()], u1 = x->share->ucut[dist_rank() + 1];
+	uint32_t nb = base ? base->users->n : 0, b0 = u0 < nb ? u0 : nb, b1 = u1 < nb ? u1 : nb;
+	uint64_t bn = base ? base->off[b1] - base->off[b0] : 0, n = bn + nr;
 	uint32_t *u = xmalloc(xmul(n ? n : 1, 4)), *i = xmalloc(xmul(n ? n : 1, 4));
 	float *w = xmalloc(xmul(n ? n : 1, 4));
-	for (uint64_t k = 0; k < n; k++) {
-		const uint8_t *p = got.p + k * REC_BYTES;
+	uint64_t k = 0;
+	for (uint32_t b = b0; b < b1; b++)
+		for (uint64_t q = base->off[b]; q < base->off[b + 1]; q++, k++) {
+			u[k] = b;
+			i[k] = base->idx[q];
+			w[k] = base->w[q];
+		}
+	for (uint64_t q = 0; q < nr; q++, k++) {
+		const uint8_t *p = got.p + q * REC_BYTES;
 		memcpy(&u[k], p + 8, 4);
 		memcpy(&i[k], p + 12, 4);
 		memcpy(&w[k], p + 16, 4);
@@ -288,21 +312,21 @@ static void gather_users(struct ix *x)
 	buf_release(&all);
 }
 
-struct ix *ixd_load(pea_in *in, const struct ix_opts *o, int shared)
+struct ix *ixd_load(pea_in *in, const struct ix_opts *o, int shared, const struct ix_base *base)
 {
 	if (dist_size() < 2)
-		return ix_load(in, o, NULL);
+		return ix_load(in, o, base);
 	struct ix_recs *r = ix_read(in, o);
 	place_records(r, shared);
 	struct ix *x = xcalloc(1, sizeof *x);
-	uint32_t *umap = agree_names(r->users, r->u, r->at, r->n, &x->users);
-	uint32_t *imap = agree_names(r->items, r->i, r->at, r->n, &x->items);
+	uint32_t *umap = agree_names(r->users, r->u, r->at, r->n, base ? base->users : NULL, &x->users);
+	uint32_t *imap = agree_names(r->items, r->i, r->at, r->n, base ? base->items : NULL, &x->items);
 	x->share = xcalloc(1, sizeof *x->share);
-	x->share->ucut = cut_rows(r->u, umap, r->n, st_count(x->users));
-	x->share->icut = cut_rows(r->i, imap, r->n, st_count(x->items));
+	x->share->ucut = cut_rows(r->u, umap, r->n, st_count(x->users), base, 1);
+	x->share->icut = cut_rows(r->i, imap, r->n, st_count(x->items), base, 0);
 	uint64_t sums[3] = {r->n, 0, 0};
 	x->wsum = r->wsum;
-	users_share(x, r, umap, imap, o->threads);
+	users_share(x, r, umap, imap, base, o->threads);
 	free(umap);
 	free(imap);
 	ix_recs_free(r);

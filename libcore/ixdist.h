@@ -14,7 +14,9 @@
  *     rank of its user, which adds up repeated pairs in order of place, as
  *     one process adds them; the pairs so made go to the rank of their
  *     item, which gets them by user, in order.
- * Rank 0, which writes the model, also gets every user's pairs. */
+ * A model continued (--init) is every rank's: its names come first, and
+ * each rank puts its users' pairs of it before the records.  Rank 0,
+ * which writes the model, also gets every user's pairs. */
 #ifndef PEA_IXDIST_H
 #define PEA_IXDIST_H
 
@@ -22,7 +24,9 @@
 
 /* Read this rank's part of the input (shared: its frames of shared files,
  * else files of its own) and share it out; x->share says what this rank
- * solves.  On one rank, what ix_load gives. */
-struct ix *ixd_load(pea_in *in, const struct ix_opts *o, int shared);
+ * solves.  base (every rank's, or NULL) is a model continued, as for
+ * ix_load: its names and pairs come first.  On one rank, what ix_load
+ * gives. */
+struct ix *ixd_load(pea_in *in, const struct ix_opts *o, int shared, const struct ix_base *base);
 
 #endif

@@ -10,7 +10,7 @@ if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
 	for c in 'nb identical' 'logreg' 'svm' 'networks' 'sparse networks refused' 'bad shard' 'shared text refused' \
 		'als identical' 'als bad shard' 'als no interactions' \
-		'usage' 'usage merge' 'usage recommender' 'usage als follow' 'usage als init'; do
+		'als init' 'usage' 'usage merge' 'usage recommender' 'usage als follow'; do
 		t_skip "$c" "$why"
 	done
 	done_testing
@@ -171,6 +171,21 @@ t 'als: 2 and 3 ranks, own shards or shared frames, make the single-process mode
 	cat talk.err
 	grep -q "^pea-train: 2 ranks: [0-9.]* s of the training in sums and gathers between them, [0-9.]* MB sent by rank 0$" talk.err
 	test "$(grep -c "records repeat" talk.err)" = 1'
+# --init: a model of the first 1,000 records continued on the rest (new
+# users and items, pairs the model has again), in 5 frames or 2 shards
+awk 'NR <= 1000' inter.jsonl > inter-a.jsonl
+for k in 0 1 2 3 4; do awk -v k=$k 'NR > 1000 && NR % 5 == k' inter.jsonl | pea import -q -o "inter-b-f$k.pea"; done
+cat inter-b-f?.pea > inter-b-frames.pea
+awk 'NR > 1000 && NR <= 2200' inter.jsonl > inter-b-0.jsonl
+awk 'NR > 2200' inter.jsonl > inter-b-1.jsonl
+t 'als: --init on 2 and 3 ranks continues a model as one process does' '
+	pea train -q $ALS -o base.model inter-a.jsonl
+	pea train -q $ALS --init base.model -o cont.model inter-b-0.jsonl inter-b-1.jsonl
+	pea train -q $ALS --init base.model -o cont-frames.model inter-b-frames.pea
+	mpirun_ -np 2 pea-train --mpi -q -j 1 $ALS --init base.model -o cont2.model "inter-b-%r.jsonl"
+	mpirun_ -np 3 pea-train --mpi -q -j 1 $ALS --init base.model -o cont3.model inter-b-frames.pea
+	cmp cont.model cont2.model
+	cmp cont-frames.model cont3.model'
 head -c 3000 inter-3-1.pea > inter-bad-1.pea
 cp inter-3-0.pea inter-bad-0.pea
 cp inter-3-2.pea inter-bad-2.pea
@@ -189,8 +204,6 @@ t_err '--mpi and --merge' 2 'pea-train: --merge combines model files on one proc
 	pea-train --mpi --merge -o x.model a.model b.model
 t_err '--mpi and a recommender but als' 2 'pea-train: --mpi trains nb, logreg, svm, mlp, cnn and als; --algo knn trains on one process' \
 	pea-train --mpi --algo knn -o x.model x.pea
-t_err '--mpi and --follow' 2 'pea-train: --follow goes with one process: no --mpi' \
+t_err '--mpi and --follow' 2 'pea-train: --follow learns on one process: no --mpi' \
 	pea-train --mpi --algo als --follow -o x.model x.pea
-t_err '--mpi and --init of a recommender' 2 'pea-train: --init of a recommender goes with one process: no --mpi' \
-	pea-train --mpi --algo als --init y.model -o x.model x.pea
 done_testing
