@@ -76,11 +76,11 @@ static uint32_t *agree_names(const struct strtab *local, const uint32_t *id, con
 	free(seen);
 	dist_gather(mine.p, mine.len, &all, NULL);
 	buf_release(&mine);
-	struct first *f = NULL;
-	size_t nf = 0, cap = 0;
+	size_t nf = 0, cap = 1024;
+	struct first *f = xmalloc(xmul(cap, sizeof *f));
 	for (size_t p = 0; p < all.len;) {
 		if (nf == cap) {
-			cap = cap ? cap * 2 : 1024;
+			cap *= 2;
 			f = xrealloc(f, xmul(cap, sizeof *f));
 		}
 		memcpy(&f[nf].at, all.p + p, 8);
