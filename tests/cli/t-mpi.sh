@@ -174,9 +174,9 @@ t 'als: 2 and 3 ranks, own shards or shared frames, make the single-process mode
 # --init: a model of the first 1,000 records continued on the rest (new
 # users and items, pairs the model has again), in 5 frames or 2 shards
 awk 'NR <= 1000' inter.jsonl > inter-a.jsonl
-for k in 0 1 2 3 4; do awk -v k=$k 'NR > 1000 && NR % 5 == k' inter.jsonl | pea import -q -o "inter-b-f$k.pea"; done
+for k in 0 1 2 3 4; do awk -v k=$k 'NR > 1000 { if (NR % 5 == k) print }' inter.jsonl | pea import -q -o "inter-b-f$k.pea"; done
 cat inter-b-f?.pea > inter-b-frames.pea
-awk 'NR > 1000 && NR <= 2200' inter.jsonl > inter-b-0.jsonl
+awk 'NR > 1000 { if (NR <= 2200) print }' inter.jsonl > inter-b-0.jsonl
 awk 'NR > 2200' inter.jsonl > inter-b-1.jsonl
 t 'als: --init on 2 and 3 ranks continues a model as one process does' '
 	pea train -q $ALS -o base.model inter-a.jsonl
