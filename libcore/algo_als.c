@@ -14,8 +14,9 @@
  * plain x86-64, picked at run time); a row's arithmetic never depends on
  * the thread that runs it, so the model is the same at any thread count.
  * On several ranks (ixdist.h) each solves its block of rows of a side and
- * the blocks are shared out before the other side: the same model again
- * (on hosts that pick the same clone).  A user the model never saw is
+ * computes its share of the chunks of the Gram matrix, and the blocks and
+ * chunks are shared out before the other side: the same model again (on
+ * hosts that pick the same clone).  A user the model never saw is
  * folded in with an exact solve against the item factors (and --explain
  * splits that solve's score over the history, as implicit's explain
  * does). */
@@ -221,15 +222,36 @@ static uint32_t *make_tasks(const struct ix_csr *m, uint32_t r0, uint32_t r1, ui
 	return start;
 }
 
+/* Y^T Y into A.  Ranks that share the work each compute a share of the
+ * chunks of rows dense_gram sums, and every rank gets every chunk before
+ * adding them up in order: the bits of one process's dense_gram. */
+static void gram(const float *Y, uint32_t ny, int k, int shared, int threads, float *A)
+{
+	if (!shared) {
+		dense_gram(Y, ny, k, threads, A);
+		return;
+	}
+	int N = dist_size(), me = dist_rank();
+	size_t nc = dense_gram_chunks(ny);
+	float *part = xcalloc(xmul(nc ? nc : 1, (size_t)k * k), sizeof *part);
+	uint32_t *cut = xmalloc(xmul((size_t)N + 1, 4));
+	for (int b = 0; b <= N; b++)
+		cut[b] = (uint32_t)(nc * (size_t)b / (size_t)N);
+	dense_gram_part(Y, ny, k, cut[me], cut[me + 1], threads, part);
+	dist_share_rows(part, k * k, cut);
+	dense_gram_sum(part, nc, k, A);
+	free(cut);
+	free(part);
+}
+
 /* One half-iteration: the rows of X against Y, those of this rank (cut,
  * when the ranks share the work: cut[rank] .. cut[rank + 1]), then every
- * rank's rows to every rank.  Every rank computes the whole Gram matrix
- * of Y itself, as one process would: the same bits everywhere. */
+ * rank's rows to every rank. */
 static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_csr *m, const uint32_t *cut, int k,
 		       double reg, float alpha, int steps, int threads, struct scratch *sc)
 {
 	float *A = xmalloc(xmul((size_t)k * k, 4));
-	dense_gram(Y, ny, k, threads, A);
+	gram(Y, ny, k, cut != NULL, threads, A);
 	for (int j = 0; j < k; j++)
 		A[(size_t)j * k + j] += (float)reg;
 	uint32_t ntask, r0 = cut ? cut[dist_rank()] : 0, r1 = cut ? cut[dist_rank() + 1] : m->rows;

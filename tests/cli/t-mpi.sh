@@ -10,7 +10,7 @@ if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
 	for c in 'nb identical' 'logreg' 'svm' 'networks' 'sparse networks refused' 'bad shard' 'shared text refused' \
 		'als identical' 'als bad shard' 'als no interactions' \
-		'als init' 'usage' 'usage merge' 'usage recommender' 'usage als follow'; do
+		'als init' 'als chunks' 'usage' 'usage merge' 'usage recommender' 'usage als follow'; do
 		t_skip "$c" "$why"
 	done
 	done_testing
@@ -171,6 +171,23 @@ t 'als: 2 and 3 ranks, own shards or shared frames, make the single-process mode
 	cat talk.err
 	grep -q "^pea-train: 2 ranks: [0-9.]* s of the training in sums and gathers between them, [0-9.]* MB sent by rank 0$" talk.err
 	test "$(grep -c "records repeat" talk.err)" = 1'
+# more users and items than one chunk of the Gram matrix (8,192 rows),
+# whose chunks the ranks share out
+awk 'BEGIN { srand(3)
+	for (n = 0; n < 30000; n++) {
+		r = rand()
+		printf "{\"user\":%d,\"item\":\"i%d\"}\n", int(rand() * 12000), int(r * r * 10000)
+	}
+}' > wide.jsonl
+for k in 0 1 2 3; do awk -v k=$k 'NR % 4 == k' wide.jsonl | pea import -q -o "wide-f$k.pea"; done
+cat wide-f?.pea > wide-frames.pea
+t 'als: users and items over several chunks of the Gram matrix: 2 and 3 ranks make the single-process model' '
+	pea train -q --algo als --factors 4 --iterations 2 -o wide.model wide-frames.pea
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo als --factors 4 --iterations 2 -o wide2.model wide-frames.pea
+	mpirun_ -np 3 pea-train --mpi -q -j 1 --algo als --factors 4 --iterations 2 -o wide3.model wide-frames.pea
+	pea train --show wide.model | grep -q "\"items\": [89][0-9][0-9][0-9]\b"
+	cmp wide.model wide2.model
+	cmp wide.model wide3.model'
 # --init: a model of the first 1,000 records continued on the rest (new
 # users and items, pairs the model has again), in 5 frames or 2 shards
 awk 'NR <= 1000' inter.jsonl > inter-a.jsonl
