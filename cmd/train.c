@@ -4,6 +4,7 @@
 #include "cf.h"
 #include "cflive.h"
 #include "dist.h"
+#include "ixdist.h"
 #include "learn.h"
 #include "msrc.h"
 #include "sign.h"
@@ -21,18 +22,20 @@ static struct cfm *open_recommender(const char *path)
 	return m;
 }
 
-/* --algo pop|knn|als|bpr|ease: interactions in, a recommender out */
-static void train_recommender(const struct cf_algo *a, char **args, int nargs, const struct ix_opts *xo,
-			      const char *init, const struct cf_params *cp, const struct algo_params *ap,
-			      uint64_t seed, const char *out)
+/* --algo pop|knn|als|bpr|ease: interactions in, a recommender out; with
+ * --mpi (ranks >= 0: shared frames 1, files of its own 0) this rank's
+ * part, rank 0 writing the model */
+static void train_recommender(const struct cf_algo *a, char **args, int nargs, const struct in_opts *io, int ranks,
+			      const struct ix_opts *xo, const char *init, const struct cf_params *cp,
+			      const struct algo_params *ap, uint64_t seed, const char *out)
 {
 	struct cfm *im = init ? open_recommender(init) : NULL;
 	struct ix_base base;
 	if (im)
 		cf_base(im, &base);
 	double t0 = now_sec();
-	pea_in *in = in_open(args, nargs, NULL);
-	struct ix *x = ix_load(in, xo, im ? &base : NULL);
+	pea_in *in = in_open(args, nargs, io);
+	struct ix *x = ranks >= 0 ? ixd_load(in, xo, ranks, im ? &base : NULL) : ix_load(in, xo, im ? &base : NULL);
 	in_close(in);
 	double t1 = now_sec();
 	if (x->ndup && !xo->quiet)
@@ -44,7 +47,8 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 	if (!w)
 		die("%s", e.msg);
 	double t2 = now_sec();
-	mw_write(w, out);
+	if (dist_rank() == 0)
+		mw_write(w, out);
 	mw_free(w);
 	if (!xo->quiet) {
 		char each[64] = "";
@@ -54,6 +58,9 @@ static void train_recommender(const struct cf_algo *a, char **args, int nargs, c
 		     "(%.0f interactions/s%s), model built in %.2f s; wrote %s",
 		     (unsigned long long)x->nrec, (unsigned long long)x->m.nnz, x->m.rows, x->m.cols, t1 - t0, a->name,
 		     st.fit, st.fit > 0 ? (double)x->m.nnz / st.fit : 0, each, t2 - t1, out);
+		if (dist_size() > 1)
+			note("%d ranks: %.2f s of the training in sums and gathers between them, %.1f MB sent by rank 0",
+			     dist_size(), dist_seconds(), dist_bytes() / 1e6);
 	}
 	ix_free(x);
 	cf_close(im);
@@ -139,6 +146,35 @@ static char *rank_name(const char *name, int rank)
 	return (char *)b.p;
 }
 
+/* --mpi: join the ranks; FILE with %r is the rank's own (*renamed keeps
+ * the names made), otherwise the ranks share the frames (io's stripes).
+ * Returns 1 when they share them. */
+static int join_ranks(int *argc, char ***argv, char **args, int nargs, char ***renamed, struct in_opts *io)
+{
+	if (!nargs)
+		die_usage("--mpi reads files (each rank its own, or its frames of shared ones), not standard input");
+	dist_init(argc, argv);
+	int own = 0;
+	for (int i = 0; i < nargs; i++)
+		own |= strstr(args[i], "%r") != NULL;
+	if (own) {
+		*renamed = xcalloc((size_t)nargs, sizeof **renamed);
+		for (int i = 0; i < nargs; i++)
+			args[i] = (*renamed)[i] = rank_name(args[i], dist_rank());
+		return 0;
+	}
+	io->stripe = (uint32_t)dist_rank();
+	io->nstripes = (uint32_t)dist_size();
+	return 1;
+}
+
+static void free_names(char **renamed, int n)
+{
+	for (int i = 0; renamed && i < n; i++)
+		free(renamed[i]);
+	free(renamed);
+}
+
 int main(int argc, char **argv)
 {
 	struct algo_params ap = ALGO_PARAMS_INIT;
@@ -208,7 +244,8 @@ int main(int argc, char **argv)
 		"--mpi (under mpirun or srun): each rank reads the files whose names have %r\n"
 		"replaced by its rank, or else every Nth frame of the files named; the ranks\n"
 		"combine counts (nb), weights (logreg, svm) or gradients (mlp, cnn) as they\n"
-		"train, and rank 0 writes the model.",
+		"train, or solve blocks of users and items (als: the single-process model),\n"
+		"and rank 0 writes the model.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"
@@ -216,6 +253,7 @@ int main(int argc, char **argv)
 		"  pea train --algo logreg --holdout 0.1 --epochs 20 -o m.model train.pea\n"
 		"  pea train --merge -o all.model part-0.model part-1.model\n"
 		"  mpirun -np 4 pea-train --mpi -j 1 -o spam.model 'part-%r.pea'\n"
+		"  mpirun -np 2 pea-train --mpi --algo als -o recs.model plays.pea\n"
 		"  pea train --show spam.model --top 10\n"
 		"  pea import --tsv plays.tsv | pea train --algo als --factors 64 -o recs.model\n"
 		"  pea scrape --follow URL | pea train --algo knn --follow --window 24h -o live.model",
@@ -300,17 +338,22 @@ int main(int argc, char **argv)
 			  : every.n ? "publish-every" : time_field ? "time" : max_events ? "max-interactions" : "state");
 	if (follow && !ca)
 		die_usage("--follow trains recommenders (--algo %s)", cf_names());
+	struct in_opts io = {0};
+	char **renamed = NULL;
 	if (ca) {
-		if (mpi)
-			die_usage("--mpi trains nb, logreg, svm, mlp and cnn; --algo %s trains on one process", algo);
+		if (mpi && !ca->ranks)
+			die_usage("--mpi trains nb, logreg, svm, mlp, cnn and als; --algo %s trains on one process", algo);
+		if (mpi && follow)
+			die_usage("--follow learns on one process: no --mpi");
 		if (epochs || holdout > 0 || balanced || field || checkpoint)
 			die_usage("%s", epochs ? "--epochs means nothing to a recommender (it takes --iterations)"
 				  : holdout > 0 ? "--holdout means nothing to a recommender (split with pea split)"
 				  : balanced ? "--balanced means nothing to a recommender"
 				  : checkpoint ? "--checkpoint means nothing to a recommender"
 				  : "--field means nothing to a recommender (it takes --user, --item and --weight)");
-		xo.threads = cli_threads(threads);
-		xo.quiet = quiet;
+		int ranks = mpi ? join_ranks(&argc, &argv, args, nargs, &renamed, &io) : -1;
+		xo.threads = dist_threads(threads);
+		xo.quiet = quiet || dist_rank() != 0;
 		if (follow) {
 			struct cfl_opts fo = {.p = &cp, .ap = &ap, .time = time_field, .max_events = max_events,
 					      .state = state, .seed = (uint64_t)seed, .out = out};
@@ -325,8 +368,10 @@ int main(int argc, char **argv)
 			free(args);
 			return 0;
 		}
-		train_recommender(ca, args, nargs, &xo, init, &cp, &ap, (uint64_t)seed, out);
+		train_recommender(ca, args, nargs, &io, ranks, &xo, init, &cp, &ap, (uint64_t)seed, out);
+		free_names(renamed, nargs);
 		free(args);
+		dist_finish();
 		return 0;
 	}
 	const struct algo *a = algo_find(algo);
@@ -339,26 +384,8 @@ int main(int argc, char **argv)
 		die_usage("--holdout must be at least 0 and below 1");
 	if (epochs < 0 || epochs > 1000000 || patience < 0)
 		die_usage("--epochs must be between 1 and 1000000, --patience at least 0");
-	struct in_opts io = {0};
-	char **renamed = NULL;
-	if (mpi) {
-		if (!nargs)
-			die_usage("--mpi reads files (each rank its own, or its frames of shared ones), not standard input");
-		dist_init(&argc, &argv);
-		/* FILE with %r: the rank's own; otherwise the ranks share the frames */
-		int own = 0;
-		for (int i = 0; i < nargs; i++)
-			own |= strstr(args[i], "%r") != NULL;
-		if (own) {
-			renamed = xcalloc((size_t)nargs, sizeof *renamed);
-			for (int i = 0; i < nargs; i++)
-				args[i] = renamed[i] = rank_name(args[i], dist_rank());
-		}
-		if (!own) {
-			io.stripe = (uint32_t)dist_rank();
-			io.nstripes = (uint32_t)dist_size();
-		}
-	}
+	if (mpi)
+		join_ranks(&argc, &argv, args, nargs, &renamed, &io);
 	/* progress and figures come from rank 0 only */
 	int talk = !quiet && dist_rank() == 0;
 	struct amodel *im = init ? open_model(init) : NULL;
@@ -399,9 +426,7 @@ int main(int argc, char **argv)
 	am_free(m);
 	am_free(im);
 	ds_free(train);
-	for (int i = 0; renamed && i < nargs; i++)
-		free(renamed[i]);
-	free(renamed);
+	free_names(renamed, nargs);
 	free(args);
 	dist_finish();
 	return 0;

@@ -12,9 +12,14 @@
  * contiguous block that stays in cache for all the steps, the products
  * written as 16-lane vector arithmetic (compiled for AVX-512, AVX2 and
  * plain x86-64, picked at run time); a row's arithmetic never depends on
- * the thread that runs it, so the model is the same at any thread count.  A user the model never saw is folded in with
- * an exact solve against the item factors (and --explain splits that
- * solve's score over the history, as implicit's explain does). */
+ * the thread that runs it, so the model is the same at any thread count.
+ * On several ranks (ixdist.h) each solves its block of rows of a side and
+ * computes its share of the chunks of the Gram matrix, and the blocks and
+ * chunks are shared out before the other side: the same model again (on
+ * hosts that pick the same clone).  A user the model never saw is
+ * folded in with an exact solve against the item factors (and --explain
+ * splits that solve's score over the history, as implicit's explain
+ * does). */
 /* a * b + c may be one fused instruction here: the target clones below
  * are chosen once per machine, so a machine gets the same bits at any
  * thread count */
@@ -22,6 +27,7 @@
 #pragma GCC optimize("fp-contract=fast")
 #endif
 #include "dense.h"
+#include "dist.h"
 #include "mf.h"
 
 #include <json-c/json.h>
@@ -190,40 +196,67 @@ DENSE_HOT static void solve_rows(float *X, const float *Y, const float *A, const
 	}
 }
 
-/* Tasks of up to ROWS_PER_TASK rows with at most TASK_ITEMS items between
- * them (or one row with more), so that work is dealt out evenly. */
-static uint32_t *make_tasks(const struct ix_csr *m, uint32_t *ntask)
+/* Tasks of up to ROWS_PER_TASK rows of r0 .. r1 with at most TASK_ITEMS
+ * items between them (or one row with more), so that work is dealt out
+ * evenly. */
+static uint32_t *make_tasks(const struct ix_csr *m, uint32_t r0, uint32_t r1, uint32_t *ntask)
 {
 	uint64_t most = TASK_ITEMS;
-	uint32_t *start = xmalloc(xmul((size_t)m->rows + 2, 4)), n = 0;
-	uint32_t r = 0;
-	while (r < m->rows) {
+	uint32_t *start = xmalloc(xmul((size_t)(r1 - r0) + 2, 4)), n = 0;
+	uint32_t r = r0;
+	while (r < r1) {
 		start[n++] = r;
 		uint32_t e = r + 1;
-		while (e < m->rows && e - r < ROWS_PER_TASK && m->off[e + 1] - m->off[r] <= most)
+		while (e < r1 && e - r < ROWS_PER_TASK && m->off[e + 1] - m->off[r] <= most)
 			e++;
 		r = e;
 	}
-	start[n] = m->rows;
+	start[n] = r1;
 	*ntask = n;
 	return start;
 }
 
-/* one half-iteration: every row of X against Y */
-static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_csr *m, int k, double reg,
-		       float alpha, int steps, int threads, struct scratch *sc)
+/* Y^T Y into A.  Ranks that share the work each compute a share of the
+ * chunks of rows dense_gram sums, and every rank gets every chunk before
+ * adding them up in order: the bits of one process's dense_gram. */
+static void gram(const float *Y, uint32_t ny, int k, int shared, int threads, float *A)
+{
+	if (!shared) {
+		dense_gram(Y, ny, k, threads, A);
+		return;
+	}
+	int N = dist_size(), me = dist_rank();
+	size_t nc = dense_gram_chunks(ny);
+	float *part = xcalloc(xmul(nc ? nc : 1, (size_t)k * k), sizeof *part);
+	uint32_t *cut = xmalloc(xmul((size_t)N + 1, 4));
+	for (int b = 0; b <= N; b++)
+		cut[b] = (uint32_t)(nc * (size_t)b / (size_t)N);
+	dense_gram_part(Y, ny, k, cut[me], cut[me + 1], threads, part);
+	dist_share_rows(part, k * k, cut);
+	dense_gram_sum(part, nc, k, A);
+	free(cut);
+	free(part);
+}
+
+/* One half-iteration: the rows of X against Y, those of this rank (cut,
+ * when the ranks share the work: cut[rank] .. cut[rank + 1]), then every
+ * rank's rows to every rank. */
+static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_csr *m, const uint32_t *cut, int k,
+		       double reg, float alpha, int steps, int threads, struct scratch *sc)
 {
 	float *A = xmalloc(xmul((size_t)k * k, 4));
-	dense_gram(Y, ny, k, threads, A);
+	gram(Y, ny, k, cut != NULL, threads, A);
 	for (int j = 0; j < k; j++)
 		A[(size_t)j * k + j] += (float)reg;
-	uint32_t ntask;
-	uint32_t *start = make_tasks(m, &ntask);
+	uint32_t ntask, r0 = cut ? cut[dist_rank()] : 0, r1 = cut ? cut[dist_rank() + 1] : m->rows;
+	uint32_t *start = make_tasks(m, r0, r1, &ntask);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
 	for (uint32_t t = 0; t < ntask; t++)
 		solve_rows(X, Y, A, m, start[t], start[t + 1], k, alpha, steps, &sc[omp_get_thread_num()]);
 	free(start);
 	free(A);
+	if (cut)
+		dist_share_rows(X, k, cut);
 }
 
 static void start_factors(float *X, uint32_t n, int k, const float *from, uint32_t nfrom, uint64_t seed, int side)
@@ -263,8 +296,13 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	float *V = dense_alloc(xmul(xmul((size_t)ni + 1, (size_t)k), 4));
 	start_factors(U, nu, (int)k, init ? init->f.U : NULL, init ? f->init->nusers : 0, f->seed, 0);
 	start_factors(V, ni, (int)k, init ? init->f.V : NULL, init ? f->init->nitems : 0, f->seed, 1);
-	struct ix_csr t;
-	ix_transpose(m, &t, f->threads);
+	/* by item: this rank's items (several ranks), or all of them */
+	const struct ix_share *sh = f->x->share;
+	struct ix_csr t = {0};
+	if (!sh)
+		ix_transpose(m, &t, f->threads);
+	const struct ix_csr *byitem = sh ? &sh->byitem : &t;
+	uint64_t nnz = sh ? sh->nnz : m->nnz;
 	struct scratch *sc = xcalloc((size_t)f->threads, sizeof *sc);
 	for (int i = 0; i < f->threads; i++) {
 		sc[i].r = xmalloc((size_t)k * 4);
@@ -273,9 +311,10 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	}
 	double t0 = now_sec();
 	for (int64_t it = 0; it < iters; it++) {
-		solve_side(U, V, ni, m, (int)k, reg, (float)alpha, (int)steps, f->threads, sc);
-		solve_side(V, U, nu, &t, (int)k, reg, (float)alpha, (int)steps, f->threads, sc);
-		cf_progress(f, "iteration", (int)it + 1, (int)iters, 2.0 * (double)m->nnz * (double)(it + 1));
+		solve_side(U, V, ni, m, sh ? sh->ucut : NULL, (int)k, reg, (float)alpha, (int)steps, f->threads, sc);
+		solve_side(V, U, nu, byitem, sh ? sh->icut : NULL, (int)k, reg, (float)alpha, (int)steps, f->threads,
+			   sc);
+		cf_progress(f, "iteration", (int)it + 1, (int)iters, 2.0 * (double)nnz * (double)(it + 1));
 	}
 	f->per_iteration = (now_sec() - t0) / (double)iters;
 	for (int i = 0; i < f->threads; i++) {
@@ -403,4 +442,5 @@ const struct cf_algo cf_als = {
 	.score = als_score,
 	.explain = als_explain,
 	.similar = als_similar,
+	.ranks = 1,
 };

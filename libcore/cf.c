@@ -133,7 +133,11 @@ struct model_writer *cf_train(const struct cf_algo *a, const struct ix *x, const
 		err_set(e, "%s", msg);
 		return NULL;
 	}
-	if (!x->m.nnz) {
+	if (x->share && !a->ranks) {
+		err_set(e, "--algo %s trains on one process", a->name);
+		return NULL;
+	}
+	if (!(x->share ? x->share->nnz : x->m.nnz)) {
 		err_set(e, "no interactions to train on");
 		return NULL;
 	}

@@ -96,6 +96,8 @@ struct cf_algo {
 	/* --merge retrains on the union of the models' interactions, which is
 	 * exact for the algorithms whose statistics add up */
 	int mergeable;
+	/* trains on interactions shared out between ranks (x->share, ixdist.h) */
+	int ranks;
 };
 
 /* A recommender model, mapped from its file. */

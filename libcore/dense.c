@@ -147,17 +147,23 @@ void dense_sum_ordered(float *dst, float *const *src, int n, size_t len, int thr
 	}
 }
 
-void dense_gram(const float *a, size_t n, int k, int threads, float *g)
+size_t dense_gram_chunks(size_t n) { return (n + GRAM_CHUNK - 1) / GRAM_CHUNK; }
+
+void dense_gram_part(const float *a, size_t n, int k, size_t c0, size_t c1, int threads, float *part)
 {
 	dense_init();
-	size_t nc = (n + GRAM_CHUNK - 1) / GRAM_CHUNK, kk = (size_t)k * k;
-	float *part = xcalloc(xmul(nc ? nc : 1, kk), sizeof *part);
+	size_t kk = (size_t)k * k;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : 1)
-	for (size_t c = 0; c < nc; c++) {
+	for (size_t c = c0; c < c1; c++) {
 		size_t r0 = c * GRAM_CHUNK, rn = n - r0 < GRAM_CHUNK ? n - r0 : GRAM_CHUNK;
 		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, k, (int)rn, 1.0f, a + r0 * k, k, 0.0f,
 			    part + c * kk, k);
 	}
+}
+
+void dense_gram_sum(const float *part, size_t nc, int k, float *g)
+{
+	size_t kk = (size_t)k * k;
 	for (int i = 0; i < k; i++)
 		for (int j = i; j < k; j++) {
 			double s = 0;
@@ -165,6 +171,14 @@ void dense_gram(const float *a, size_t n, int k, int threads, float *g)
 				s += part[c * kk + (size_t)i * k + j];
 			g[(size_t)i * k + j] = g[(size_t)j * k + i] = (float)s;
 		}
+}
+
+void dense_gram(const float *a, size_t n, int k, int threads, float *g)
+{
+	size_t nc = dense_gram_chunks(n);
+	float *part = xcalloc(xmul(nc ? nc : 1, (size_t)k * k), sizeof *part);
+	dense_gram_part(a, n, k, 0, nc, threads, part);
+	dense_gram_sum(part, nc, k, g);
 	free(part);
 }
 

@@ -56,6 +56,13 @@ void dense_sum_ordered(float *dst, float *const *src, int n, size_t len, int thr
  * G filled), summed over fixed chunks of rows in order, in double: the
  * same bits at any thread count. */
 void dense_gram(const float *a, size_t n, int k, int threads, float *g);
+/* dense_gram in two steps, for ranks that share the chunks (ALS over MPI):
+ * the number of chunks of n rows; the chunks c0 .. c1's own A^T A into
+ * part (nchunks x k x k, upper halves); then their sum into g.  The same
+ * bits as dense_gram, whoever computed each chunk. */
+size_t dense_gram_chunks(size_t n);
+void dense_gram_part(const float *a, size_t n, int k, size_t c0, size_t c1, int threads, float *part);
+void dense_gram_sum(const float *part, size_t nchunks, int k, float *g);
 
 /* Invert a symmetric positive definite n x n matrix in place (both halves
  * filled), -1 when it is not positive definite: Cholesky, the inverse of

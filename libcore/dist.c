@@ -210,6 +210,109 @@ void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
 	free(cnt);
 }
 
+
+/* byte counts and offsets for MPI, which counts in int */
+static void int_counts(const size_t *lens, int *cnt, int *off, const char *what)
+{
+	size_t tot = 0;
+	for (int b = 0; b < d_size; b++) {
+		if (lens[b] > INT32_MAX || tot + lens[b] > INT32_MAX)
+			die("the ranks' parts are too large to %s", what);
+		cnt[b] = (int)lens[b];
+		off[b] = (int)tot;
+		tot += lens[b];
+	}
+}
+
+void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *got)
+{
+	int N = d_size;
+	int *sc = xcalloc((size_t)N * 4, sizeof *sc), *sd = sc + N, *rc = sd + N, *rd = rc + N;
+	size_t *rl = xcalloc((size_t)N, sizeof *rl);
+	double t0 = MPI_Wtime();
+	int_counts(lens, sc, sd, "exchange");
+	check(MPI_Alltoall(sc, 1, MPI_INT, rc, 1, MPI_INT, MPI_COMM_WORLD), "MPI_Alltoall");
+	size_t tot = 0;
+	for (int b = 0; b < N; b++) {
+		rl[b] = (size_t)rc[b];
+		tot += rl[b];
+		if (got)
+			got[b] = rl[b];
+		if (b != d_rank)
+			d_bytes += lens[b];
+	}
+	int_counts(rl, rc, rd, "exchange");
+	buf_reset(out);
+	uint8_t *dst = buf_grow(out, tot + 1);
+	check(MPI_Alltoallv(p, sc, sd, MPI_BYTE, dst, rc, rd, MPI_BYTE, MPI_COMM_WORLD), "MPI_Alltoallv");
+	out->len = tot;
+	d_sec += MPI_Wtime() - t0;
+	free(rl);
+	free(sc);
+}
+
+void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens)
+{
+	buf_reset(out);
+	if (d_size < 2) {
+		buf_add(out, p, n);
+		if (lens)
+			lens[0] = n;
+		return;
+	}
+	if (n > INT32_MAX)
+		die("%zu bytes are too many to gather on rank 0", n);
+	int N = d_size, mine = (int)n;
+	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *off = cnt + N;
+	size_t *all = xcalloc((size_t)N, sizeof *all);
+	double t0 = MPI_Wtime();
+	check(MPI_Gather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather");
+	uint8_t *dst = NULL;
+	if (d_rank == 0) {
+		size_t tot = 0;
+		for (int b = 0; b < N; b++) {
+			all[b] = (size_t)cnt[b];
+			tot += all[b];
+			if (lens)
+				lens[b] = all[b];
+		}
+		int_counts(all, cnt, off, "gather");
+		dst = buf_grow(out, tot + 1);
+		out->len = tot;
+	} else {
+		d_bytes += n;
+	}
+	check(MPI_Gatherv(p, mine, MPI_BYTE, dst, cnt, off, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Gatherv");
+	d_sec += MPI_Wtime() - t0;
+	free(all);
+	free(cnt);
+}
+
+void dist_share_rows(float *X, int k, const uint32_t *cut)
+{
+	if (d_size < 2)
+		return;
+	int N = d_size;
+	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *off = cnt + N;
+	for (int b = 0; b < N; b++) {
+		if (cut[b + 1] - (uint64_t)cut[0] > INT32_MAX)
+			die("too many rows to share between the ranks");
+		cnt[b] = (int)(cut[b + 1] - cut[b]);
+		off[b] = (int)(cut[b] - cut[0]);
+	}
+	/* a row is one element: counts stay rows, not floats */
+	MPI_Datatype row;
+	check(MPI_Type_contiguous(k, MPI_FLOAT, &row), "MPI_Type_contiguous");
+	check(MPI_Type_commit(&row), "MPI_Type_commit");
+	double t0 = MPI_Wtime();
+	check(MPI_Allgatherv(MPI_IN_PLACE, 0, row, X + (size_t)cut[0] * k, cnt, off, row, MPI_COMM_WORLD),
+	      "MPI_Allgatherv");
+	d_sec += MPI_Wtime() - t0;
+	d_bytes += (uint64_t)(cut[N] - cut[0] - (uint64_t)cnt[d_rank]) * (uint64_t)k * 4;
+	MPI_Type_free(&row);
+	free(cnt);
+}
+
 #else
 
 void dist_init(int *argc, char ***argv)
@@ -233,6 +336,22 @@ void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
 	if (lens)
 		lens[0] = n;
 }
+
+
+void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *got)
+{
+	buf_reset(out);
+	buf_add(out, p, lens[0]);
+	if (got)
+		got[0] = lens[0];
+}
+
+void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens)
+{
+	dist_gather(p, n, out, lens);
+}
+
+void dist_share_rows(float *X, int k, const uint32_t *cut) { (void)X, (void)k, (void)cut; }
 
 #endif
 

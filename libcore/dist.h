@@ -47,6 +47,26 @@ int dist_all(int x);
 /* every rank's bytes, concatenated in rank order, into out (reset first);
  * lens (dist_size() entries, may be NULL) gets each rank's length */
 void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens);
+/* the same on rank 0 only: out is left empty on the others */
+void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens);
+/* Every rank sends lens[b] bytes of p (the parts back to back, in rank
+ * order) to rank b; out (reset first) gets the parts sent to this rank, in
+ * rank order, and got (dist_size() entries, may be NULL) their lengths. */
+void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *got);
+/* X has rows of k floats, of which rank b computed rows cut[b] ..
+ * cut[b+1] (cut has dist_size() + 1 entries): afterwards every rank has
+ * every row, the same bits. */
+void dist_share_rows(float *X, int k, const uint32_t *cut);
+/* the same on rank 0 only: out is left empty on the others */
+void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens);
+/* Every rank sends lens[b] bytes of p (the parts back to back, in rank
+ * order) to rank b; out (reset first) gets the parts sent to this rank, in
+ * rank order, and got (dist_size() entries, may be NULL) their lengths. */
+void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *got);
+/* X has rows of k floats, of which rank b computed rows cut[b] ..
+ * cut[b+1] (cut has dist_size() + 1 entries): afterwards every rank has
+ * every row, the same bits. */
+void dist_share_rows(float *X, int k, const uint32_t *cut);
 
 /* Make the ranks' datasets one: the label tables become the sorted union
  * of every rank's labels, and every rank must agree on dense or sparse

@@ -13,22 +13,29 @@
 #include <omp.h>
 #include <stdio.h>
 
+/* pairs in input order; at, when kept (ix_read), each one's place */
 struct coo {
 	uint32_t *u, *i;
 	float *w;
+	uint64_t *at;
 	uint64_t n, cap;
+	int keep_at;
 };
 
-static void coo_add(struct coo *c, uint32_t u, uint32_t i, float w)
+static void coo_add(struct coo *c, uint32_t u, uint32_t i, float w, uint64_t at)
 {
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 1 << 16;
 		c->u = xrealloc(c->u, xmul(c->cap, 4));
 		c->i = xrealloc(c->i, xmul(c->cap, 4));
 		c->w = xrealloc(c->w, xmul(c->cap, 4));
+		if (c->keep_at)
+			c->at = xrealloc(c->at, xmul(c->cap, 8));
 	}
 	c->u[c->n] = u;
 	c->i[c->n] = i;
+	if (c->keep_at)
+		c->at[c->n] = at;
 	c->w[c->n++] = w;
 }
 
@@ -37,6 +44,7 @@ static void coo_release(struct coo *c)
 	free(c->u);
 	free(c->i);
 	free(c->w);
+	free(c->at);
 	memset(c, 0, sizeof *c);
 }
 
@@ -45,7 +53,7 @@ struct load {
 	const char *fu, *fi, *fw;
 	struct strtab *users, *items;
 	struct coo c;
-	uint64_t nrec;
+	uint64_t nrec, units;
 	double wsum;
 };
 
@@ -146,16 +154,20 @@ static void ordered(void *arg, struct buf *data)
 	struct load *L = arg;
 	const uint8_t *p = data->p, *end = data->p + data->len;
 	struct last lu = {0}, li = {0};
+	uint64_t rec = 0;
 	while (p < end) {
 		uint32_t u = intern(L->users, &p, &lu);
 		uint32_t i = intern(L->items, &p, &li);
 		float w;
 		memcpy(&w, p, 4);
 		p += 4;
-		coo_add(&L->c, u, i, w);
+		if (rec > UINT32_MAX)
+			die("more than %u records in one frame", UINT32_MAX);
+		coo_add(&L->c, u, i, w, L->units << 32 | rec++);
 		L->nrec++;
 		L->wsum += w;
 	}
+	L->units++;
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -202,27 +214,25 @@ static void sort_row(uint32_t *idx, float *w, uint64_t n, uint64_t **keys, float
 	memcpy(w, *tmp, n * 4);
 }
 
-/* CSR by user from pairs in input order; duplicates add their weights */
-static void build(struct ix *x, struct coo *c, int threads)
+uint64_t ix_csr_build(struct ix_csr *m, uint32_t rows, uint32_t cols, const uint32_t *u, const uint32_t *i,
+		      const float *w, uint64_t n, int threads)
 {
-	struct ix_csr *m = &x->m;
-	m->rows = st_count(x->users);
-	m->cols = st_count(x->items);
+	m->rows = rows;
+	m->cols = cols;
 	m->off = xcalloc((size_t)m->rows + 1, 8);
-	for (uint64_t k = 0; k < c->n; k++)
-		m->off[c->u[k] + 1]++;
+	for (uint64_t k = 0; k < n; k++)
+		m->off[u[k] + 1]++;
 	for (uint32_t r = 0; r < m->rows; r++)
 		m->off[r + 1] += m->off[r];
-	m->idx = xmalloc(xmul(c->n ? c->n : 1, 4));
-	m->w = xmalloc(xmul(c->n ? c->n : 1, 4));
+	m->idx = xmalloc(xmul(n ? n : 1, 4));
+	m->w = xmalloc(xmul(n ? n : 1, 4));
 	uint64_t *pos = xmalloc(xmul((size_t)m->rows + 1, 8));
 	memcpy(pos, m->off, ((size_t)m->rows + 1) * 8);
-	for (uint64_t k = 0; k < c->n; k++) {
-		uint64_t at = pos[c->u[k]]++;
-		m->idx[at] = c->i[k];
-		m->w[at] = c->w[k];
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t at = pos[u[k]]++;
+		m->idx[at] = i[k];
+		m->w[at] = w[k];
 	}
-	coo_release(c);
 	/* sort each row, add duplicates up; pos[r] gets the row's new length */
 	uint64_t dup = 0;
 #pragma omp parallel num_threads(threads > 0 ? threads : 1) reduction(+ : dup)
@@ -232,17 +242,17 @@ static void build(struct ix *x, struct coo *c, int threads)
 #pragma omp for schedule(dynamic, 4096)
 		for (uint32_t r = 0; r < m->rows; r++) {
 			uint32_t *idx = m->idx + m->off[r];
-			float *w = m->w + m->off[r];
-			uint64_t n = m->off[r + 1] - m->off[r], k = 0;
-			sort_row(idx, w, n, &keys, &tmp, &cap);
-			for (uint64_t a = 0; a < n; a++) {
+			float *rw = m->w + m->off[r];
+			uint64_t len = m->off[r + 1] - m->off[r], k = 0;
+			sort_row(idx, rw, len, &keys, &tmp, &cap);
+			for (uint64_t a = 0; a < len; a++) {
 				if (k && idx[k - 1] == idx[a]) {
-					w[k - 1] += w[a];
+					rw[k - 1] += rw[a];
 					dup++;
 					continue;
 				}
 				idx[k] = idx[a];
-				w[k++] = w[a];
+				rw[k++] = rw[a];
 			}
 			pos[r] = k;
 		}
@@ -252,19 +262,26 @@ static void build(struct ix *x, struct coo *c, int threads)
 	if (dup) {
 		uint64_t at = 0;
 		for (uint32_t r = 0; r < m->rows; r++) {
-			uint64_t from = m->off[r], n = pos[r];
-			memmove(m->idx + at, m->idx + from, n * 4);
-			memmove(m->w + at, m->w + from, n * 4);
+			uint64_t from = m->off[r], len = pos[r];
+			memmove(m->idx + at, m->idx + from, len * 4);
+			memmove(m->w + at, m->w + from, len * 4);
 			m->off[r] = at;
-			at += n;
+			at += len;
 		}
 		m->off[m->rows] = at;
 		m->idx = xrealloc(m->idx, xmul(at ? at : 1, 4));
 		m->w = xrealloc(m->w, xmul(at ? at : 1, 4));
 	}
 	m->nnz = m->off[m->rows];
-	x->ndup += dup;
 	free(pos);
+	return dup;
+}
+
+/* CSR by user from the pairs, which it frees */
+static void build(struct ix *x, struct coo *c, int threads)
+{
+	x->ndup += ix_csr_build(&x->m, st_count(x->users), st_count(x->items), c->u, c->i, c->w, c->n, threads);
+	coo_release(c);
 }
 
 struct ix *ix_load(pea_in *in, const struct ix_opts *o, const struct ix_base *base)
@@ -281,7 +298,7 @@ struct ix *ix_load(pea_in *in, const struct ix_opts *o, const struct ix_base *ba
 			die("the model's names repeat: the file is damaged");
 		for (uint32_t u = 0; u < base->users->n; u++)
 			for (uint64_t k = base->off[u]; k < base->off[u + 1]; k++)
-				coo_add(&L.c, u, base->idx[k], base->w[k]);
+				coo_add(&L.c, u, base->idx[k], base->w[k], 0);
 	}
 	struct pmap_opts po = {o->threads, collect, ordered, &L, o->quiet};
 	pmap_run(in, NULL, &po);
@@ -294,6 +311,44 @@ struct ix *ix_load(pea_in *in, const struct ix_opts *o, const struct ix_base *ba
 	return x;
 }
 
+struct ix_recs *ix_read(pea_in *in, const struct ix_opts *o)
+{
+	struct load L = {0};
+	L.o = o;
+	L.fu = o->user ? o->user : "user";
+	L.fi = o->item ? o->item : "item";
+	L.fw = o->weight ? o->weight : "weight";
+	L.users = st_new();
+	L.items = st_new();
+	L.c.keep_at = 1;
+	struct pmap_opts po = {o->threads, collect, ordered, &L, o->quiet};
+	pmap_run(in, NULL, &po);
+	struct ix_recs *r = xcalloc(1, sizeof *r);
+	r->users = L.users;
+	r->items = L.items;
+	r->u = L.c.u;
+	r->i = L.c.i;
+	r->w = L.c.w;
+	r->at = L.c.at;
+	r->n = L.c.n;
+	r->units = L.units;
+	r->wsum = L.wsum;
+	return r;
+}
+
+void ix_recs_free(struct ix_recs *r)
+{
+	if (!r)
+		return;
+	st_free(r->users);
+	st_free(r->items);
+	free(r->u);
+	free(r->i);
+	free(r->w);
+	free(r->at);
+	free(r);
+}
+
 struct ix *ix_from_pairs(struct strtab *users, struct strtab *items, const uint32_t *u, const uint32_t *i,
 			 const float *w, uint64_t n, int threads)
 {
@@ -302,7 +357,7 @@ struct ix *ix_from_pairs(struct strtab *users, struct strtab *items, const uint3
 	x->users = users;
 	x->items = items;
 	for (uint64_t k = 0; k < n; k++) {
-		coo_add(&c, u[k], i[k], w ? w[k] : 1);
+		coo_add(&c, u[k], i[k], w ? w[k] : 1, 0);
 		x->wsum += w ? w[k] : 1;
 	}
 	x->nrec = n;
@@ -325,6 +380,12 @@ void ix_free(struct ix *x)
 	st_free(x->users);
 	st_free(x->items);
 	ix_csr_release(&x->m);
+	if (x->share) {
+		ix_csr_release(&x->share->byitem);
+		free(x->share->ucut);
+		free(x->share->icut);
+		free(x->share);
+	}
 	free(x);
 }
 

@@ -41,12 +41,21 @@ struct ix_csr {
 	float *w;
 };
 
+/* One rank's share of interactions spread over several (ixdist.h): the
+ * users and the items whose factors it solves, and those items' users. */
+struct ix_share {
+	uint32_t *ucut, *icut;	/* dist_size() + 1 entries: rank b has users ucut[b] .. ucut[b+1] */
+	struct ix_csr byitem;	/* by item, rows of every item, only this rank's filled */
+	uint64_t nnz;		/* interactions over every rank */
+};
+
 struct ix {
 	struct strtab *users, *items;
-	struct ix_csr m;   /* by user */
+	struct ix_csr m;   /* by user (with share: only this rank's users, or on rank 0 every user) */
 	uint64_t nrec;	   /* records read */
 	uint64_t ndup;	   /* records whose pair was already there */
 	double wsum;	   /* total weight */
+	struct ix_share *share; /* NULL but on several ranks */
 };
 
 /* What a continued model brings: its names and its pairs (CSR by user). */
@@ -64,6 +73,27 @@ struct ix *ix_load(pea_in *in, const struct ix_opts *o, const struct ix_base *ba
 struct ix *ix_from_pairs(struct strtab *users, struct strtab *items, const uint32_t *u, const uint32_t *i,
 			 const float *w, uint64_t n, int threads);
 void ix_free(struct ix *x);
+
+/* The records of (a part of) the input as they came, before pairs are
+ * added up: what ranks training together exchange (ixdist.h).  Names have
+ * ids in order of first appearance; at[k] is record k's place, the unit
+ * (frame) it came in, counted from 0, << 32 | its number in the unit. */
+struct ix_recs {
+	struct strtab *users, *items;
+	uint32_t *u, *i;
+	float *w;
+	uint64_t *at;
+	uint64_t n, units;
+	double wsum;
+};
+struct ix_recs *ix_read(pea_in *in, const struct ix_opts *o);
+void ix_recs_free(struct ix_recs *r);
+
+/* m as rows x cols from n pairs in input order: each row sorted by index,
+ * a pair that comes again adding its weight, in input order (the same bits
+ * on every run).  Returns the number of pairs that came again. */
+uint64_t ix_csr_build(struct ix_csr *m, uint32_t rows, uint32_t cols, const uint32_t *u, const uint32_t *i,
+		      const float *w, uint64_t n, int threads);
 
 /* by item: rows = items, idx = users (increasing); the same arrays on any
  * number of threads */

@@ -1,7 +1,7 @@
 # pea train --mpi on several ranks of this machine (mpirun --oversubscribe):
-# naive Bayes identical to one process, logreg and svm as accurate, the same
-# model on every run, networks split their batches, a bad shard on one rank
-# ends every rank, and the usage errors.  Skipped (not passed) when pea was
+# naive Bayes and ALS identical to one process, logreg and svm as accurate,
+# the same model on every run, networks split their batches, a bad shard on
+# one rank ends every rank, and the usage errors.  Skipped (not passed) when pea was
 # built without MPI or mpirun is missing.
 . "$PEA_SRC/tests/cli/lib.sh"
 
@@ -9,7 +9,8 @@ if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	why="pea was built without MPI (meson -Dmpi=enabled, Debian libopenmpi-dev openmpi-bin)"
 	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
 	for c in 'nb identical' 'logreg' 'svm' 'networks' 'sparse networks refused' 'bad shard' 'shared text refused' \
-		'usage' 'usage merge' 'usage recommender'; do
+		'als identical' 'als bad shard' 'als no interactions' \
+		'als init' 'als chunks' 'usage' 'usage merge' 'usage recommender' 'usage als follow'; do
 		t_skip "$c" "$why"
 	done
 	done_testing
@@ -130,9 +131,96 @@ t 'a bad shard on rank 1 ends every rank with its message' '
 t_err_ranks 'a shared text file is refused' \
 	'pea-train: mail.jsonl: only a file of pea frames can be shared by several readers (convert it with pea cat -o, or give each its own file)' \
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo nb mail.jsonl -o x.model
+# ALS: 4,000 interactions of 300 users with 150 items (a heavy head), in
+# no order of user or item, whose names come in no sorted order, and with
+# pairs repeated up to five times with weights whose sum depends on the
+# order of additions: every rank must agree with one process on the ids
+# and add the weights in the same order to give the same model
+awk 'BEGIN { s = 11
+	for (n = 0; n < 4000; n++) {
+		s = (s * 1103515245 + 12345) % 2147483648; u = int(s / 65536) % 300
+		s = (s * 1103515245 + 12345) % 2147483648; r = int(s / 65536) % 1000
+		s = (s * 1103515245 + 12345) % 2147483648; w = (int(s / 65536) % 997) / 97.0 + 0.01
+		printf "{\"user\":\"u%d\",\"item\":\"i%d\",\"weight\":%.5f}\n", (u * 7) % 300, int(r * r / 6667) % 150, w
+	}
+}' > inter.jsonl
+# seven frames in one file; two and three shards, each of whole lines
+for k in 0 1 2 3 4 5 6; do awk -v k=$k 'NR % 7 == k' inter.jsonl | pea import -q -o "inter-f$k.pea"; done
+cat inter-f?.pea > inter-frames.pea
+cat inter-f0.pea inter-f1.pea > inter-two-frames.pea
+awk 'NR <= 1500' inter.jsonl > inter-2-0.jsonl
+awk 'NR > 1500' inter.jsonl > inter-2-1.jsonl
+for k in 0 1 2; do awk -v k=$k 'int((NR - 1) / 1334) == k' inter.jsonl | pea import -q -o "inter-3-$k.pea"; done
+ALS='--algo als --factors 8 --iterations 4 --cg-steps 3 --seed 5'
+t 'als: 2 and 3 ranks, own shards or shared frames, make the single-process model byte for byte' '
+	pea train -q $ALS -o one.model inter.jsonl
+	pea train -q $ALS -o frames.model inter-frames.pea
+	pea train -q $ALS -o two-frames.model inter-two-frames.pea
+	mpirun_ -np 2 pea-train --mpi -q -j 1 $ALS -o two.model "inter-2-%r.jsonl"
+	mpirun_ -np 3 pea-train --mpi -q -j 1 $ALS -o three.model "inter-3-%r.pea"
+	mpirun_ -np 2 pea-train --mpi -q -j 2 $ALS -o striped2.model inter-frames.pea
+	mpirun_ -np 3 pea-train --mpi -q -j 1 $ALS -o striped3.model inter-frames.pea
+	# more ranks than frames: rank 2 reads nothing
+	mpirun_ -np 3 pea-train --mpi -q -j 1 $ALS -o striped-two.model inter-two-frames.pea
+	cmp one.model two.model
+	cmp one.model three.model
+	cmp frames.model striped2.model
+	cmp frames.model striped3.model
+	cmp two-frames.model striped-two.model
+	mpirun_ -np 2 pea-train --mpi -j 1 $ALS -o talk.model "inter-2-%r.jsonl" 2> talk.err
+	cat talk.err
+	grep -q "^pea-train: 2 ranks: [0-9.]* s of the training in sums and gathers between them, [0-9.]* MB sent by rank 0$" talk.err
+	test "$(grep -c "records repeat" talk.err)" = 1'
+# more users and items than one chunk of the Gram matrix (8,192 rows),
+# whose chunks the ranks share out
+awk 'BEGIN { srand(3)
+	for (n = 0; n < 30000; n++) {
+		r = rand()
+		printf "{\"user\":%d,\"item\":\"i%d\"}\n", int(rand() * 12000), int(r * r * 10000)
+	}
+}' > wide.jsonl
+for k in 0 1 2 3; do awk -v k=$k 'NR % 4 == k' wide.jsonl | pea import -q -o "wide-f$k.pea"; done
+cat wide-f?.pea > wide-frames.pea
+t 'als: users and items over several chunks of the Gram matrix: 2 and 3 ranks make the single-process model' '
+	pea train -q --algo als --factors 4 --iterations 2 -o wide.model wide-frames.pea
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo als --factors 4 --iterations 2 -o wide2.model wide-frames.pea
+	mpirun_ -np 3 pea-train --mpi -q -j 1 --algo als --factors 4 --iterations 2 -o wide3.model wide-frames.pea
+	pea train --show wide.model | grep -q "\"items\": [89][0-9][0-9][0-9]\b"
+	cmp wide.model wide2.model
+	cmp wide.model wide3.model'
+# --init: a model of the first 1,000 records continued on the rest (new
+# users and items, pairs the model has again), in 5 frames or 2 shards
+awk 'NR <= 1000' inter.jsonl > inter-a.jsonl
+for k in 0 1 2 3 4; do awk -v k=$k 'NR > 1000 { if (NR % 5 == k) print }' inter.jsonl | pea import -q -o "inter-b-f$k.pea"; done
+cat inter-b-f?.pea > inter-b-frames.pea
+awk 'NR > 1000 { if (NR <= 2200) print }' inter.jsonl > inter-b-0.jsonl
+awk 'NR > 2200' inter.jsonl > inter-b-1.jsonl
+t 'als: --init on 2 and 3 ranks continues a model as one process does' '
+	pea train -q $ALS -o base.model inter-a.jsonl
+	pea train -q $ALS --init base.model -o cont.model inter-b-0.jsonl inter-b-1.jsonl
+	pea train -q $ALS --init base.model -o cont-frames.model inter-b-frames.pea
+	mpirun_ -np 2 pea-train --mpi -q -j 1 $ALS --init base.model -o cont2.model "inter-b-%r.jsonl"
+	mpirun_ -np 3 pea-train --mpi -q -j 1 $ALS --init base.model -o cont3.model inter-b-frames.pea
+	cmp cont.model cont2.model
+	cmp cont-frames.model cont3.model'
+head -c 3000 inter-3-1.pea > inter-bad-1.pea
+cp inter-3-0.pea inter-bad-0.pea
+cp inter-3-2.pea inter-bad-2.pea
+t 'als: a bad shard on rank 1 ends every rank with its message' '
+	if mpirun_ -np 3 pea-train --mpi -q -j 1 $ALS -o bad.model "inter-bad-%r.pea" 2> bad.err; then
+		echo "unexpected success"; exit 1
+	fi
+	cat bad.err
+	grep -q "^pea-train: inter-bad-1.pea: frame 1 at byte 0: unexpected end of file" bad.err
+	test ! -e bad.model'
+: > nothing.pea
+t_err_ranks 'als: no interactions on any rank' 'pea-train: no interactions to train on' \
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo als -o x.model nothing.pea
 t_err '--mpi needs files' 2 '*--mpi reads files*' pea-train --mpi -o x.model
 t_err '--mpi and --merge' 2 'pea-train: --merge combines model files on one process: no --mpi' \
 	pea-train --mpi --merge -o x.model a.model b.model
-t_err '--mpi and a recommender' 2 'pea-train: --mpi trains nb, logreg, svm, mlp and cnn; --algo als trains on one process' \
-	pea-train --mpi --algo als -o x.model x.pea
+t_err '--mpi and a recommender but als' 2 'pea-train: --mpi trains nb, logreg, svm, mlp, cnn and als; --algo knn trains on one process' \
+	pea-train --mpi --algo knn -o x.model x.pea
+t_err '--mpi and --follow' 2 'pea-train: --follow learns on one process: no --mpi' \
+	pea-train --mpi --algo als --follow -o x.model x.pea
 done_testing
