@@ -18,27 +18,8 @@ if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 fi
 . "$PEA_SRC/tests/cli/mpi.sh"
 
-# the corpus of t-learn.sh: ham and spam from two overlapping vocabularies
-awk 'BEGIN {
-	split("meeting report lunch schedule team project review budget notes draft agenda call", ham)
-	split("free winner cash offer click prize viagra cheap deal money unsubscribe urgent", spam)
-	split("the a to and of you your we this please", common)
-	s = 7
-	for (i = 0; i < 600; i++) {
-		lab = i % 3 ? "ham" : "spam"
-		text = ""
-		for (w = 0; w < 12; w++) {
-			s = (s * 1103515245 + 12345) % 2147483648
-			r = int(s / 65536) % 100
-			k = int(s / 256) % 12 + 1
-			if (r < 40) word = common[k % 10 + 1]
-			else if (r < 88) word = (lab == "ham" ? ham[k] : spam[k])
-			else word = (lab == "ham" ? spam[k] : ham[k])
-			text = text (w ? " " : "") word
-		}
-		printf "{\"id\":\"m%d\",\"label\":\"%s\",\"text\":\"%s\"}\n", i, lab, text
-	}
-}' > mail.jsonl
+# ham and spam from two overlapping vocabularies (lib.sh)
+mail_jsonl 600 7 40 12 > mail.jsonl
 pea tokenize -q mail.jsonl | pea vectorize -q --bits 12 --unsigned -o countsall.pea
 pea tokenize -q mail.jsonl | pea vectorize -q --bits 12 -o all.pea
 for f in countsall all; do
