@@ -90,69 +90,61 @@ void dist_finish(void)
 	MPI_Finalize();
 }
 
-/* vectors are summed in pieces whose slices fit MPI's int counts */
-#define PIECE ((size_t)1 << 24)
+/* A slice of a piece must fit MPI's int count of bytes. */
+#define PIECE_BYTES ((size_t)1 << 30)
+#define TAG_COMBINE 0x7065
 
-static void sum_ordered(void *v, size_t n, size_t esz, int f32)
+/* Each rank receives the others' copies of its slice and sends its copies
+ * of theirs, point to point (its own copy stays in place: no copy to a
+ * buffer of all R), combines its slice, then the slices are gathered. */
+void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 {
 	int N = d_size, r = d_rank;
-	MPI_Datatype T = f32 ? MPI_FLOAT : MPI_DOUBLE;
-	int *sc = xcalloc((size_t)N * 4, sizeof *sc), *sd = sc + N, *rc = sd + N, *rd = rc + N;
-	/* the largest slice of the first (largest) piece, from every rank */
-	size_t cap = (n < PIECE ? n : PIECE) / (size_t)N + 1;
-	uint8_t *tmp = xmalloc(xmul(cap * (size_t)N, esz));
+	if (N < 2) {
+		const void *own = v;
+		fn(ctx, v, &own, 1, 0, n);
+		return;
+	}
+	size_t piece = PIECE_BYTES / esz;
+	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *dsp = cnt + N;
+	const void **part = xcalloc((size_t)N, sizeof *part);
+	MPI_Request *rq = xcalloc((size_t)N * 2, sizeof *rq);
+	/* the largest slice of the first (largest) piece, from each other rank */
+	size_t cap = (n < piece ? n : piece) / (size_t)N + 1;
+	uint8_t *tmp = xmalloc(xmul(xmul(cap, (size_t)N - 1), esz));
 	double t0 = MPI_Wtime();
-	for (size_t at = 0; at < n; at += PIECE) {
-		size_t m = n - at < PIECE ? n - at : PIECE;
-		/* slice b is [m b / N, m (b + 1) / N) */
+	for (size_t at = 0; at < n; at += piece) {
+		size_t m = n - at < piece ? n - at : piece;
+		uint8_t *base = (uint8_t *)v + at * esz;
+		/* slice b is [m b / N, m (b + 1) / N), in bytes for MPI */
 		for (int b = 0; b < N; b++) {
 			size_t lo = m * (size_t)b / (size_t)N, hi = m * ((size_t)b + 1) / (size_t)N;
-			sc[b] = (int)(hi - lo);
-			sd[b] = (int)lo;
+			cnt[b] = (int)((hi - lo) * esz);
+			dsp[b] = (int)(lo * esz);
 		}
-		int mine = sc[r];
-		for (int b = 0; b < N; b++) {
-			rc[b] = mine;
-			rd[b] = b * mine;
-		}
-		uint8_t *base = (uint8_t *)v + at * esz;
-		check(MPI_Alltoallv(base, sc, sd, T, tmp, rc, rd, T, MPI_COMM_WORLD), "MPI_Alltoallv");
-		/* my slice: the ranks' copies added in rank order */
-		if (f32) {
-			float *dst = (float *)(void *)(base + (size_t)sd[r] * esz), *src = (float *)(void *)tmp;
-			for (int i = 0; i < mine; i++) {
-				float s = src[i];
-				for (int b = 1; b < N; b++)
-					s += src[(size_t)b * mine + i];
-				dst[i] = s;
+		int nrq = 0;
+		for (int b = 0, k = 0; b < N; b++) {
+			if (b == r) {
+				part[b] = base + dsp[r];
+				continue;
 			}
-		} else {
-			double *dst = (double *)(void *)(base + (size_t)sd[r] * esz), *src = (double *)(void *)tmp;
-			for (int i = 0; i < mine; i++) {
-				double s = src[i];
-				for (int b = 1; b < N; b++)
-					s += src[(size_t)b * mine + i];
-				dst[i] = s;
-			}
+			uint8_t *in = tmp + (size_t)k++ * cap * esz;
+			part[b] = in;
+			check(MPI_Irecv(in, cnt[r], MPI_BYTE, b, TAG_COMBINE, MPI_COMM_WORLD, &rq[nrq++]), "MPI_Irecv");
+			check(MPI_Isend(base + dsp[b], cnt[b], MPI_BYTE, b, TAG_COMBINE, MPI_COMM_WORLD, &rq[nrq++]),
+			      "MPI_Isend");
 		}
-		check(MPI_Allgatherv(MPI_IN_PLACE, 0, T, base, sc, sd, T, MPI_COMM_WORLD), "MPI_Allgatherv");
-		d_bytes += 2 * (m - (size_t)mine) * esz;
+		check(MPI_Waitall(nrq, rq, MPI_STATUSES_IGNORE), "MPI_Waitall");
+		fn(ctx, base + dsp[r], part, N, at + (size_t)dsp[r] / esz, (size_t)cnt[r] / esz);
+		check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, base, cnt, dsp, MPI_BYTE, MPI_COMM_WORLD),
+		      "MPI_Allgatherv");
+		d_bytes += 2 * (m * esz - (size_t)cnt[r]);
 	}
 	d_sec += MPI_Wtime() - t0;
 	free(tmp);
-	free(sc);
-}
-
-void dist_sum_f64(double *v, size_t n)
-{
-	if (d_size > 1)
-		sum_ordered(v, n, sizeof *v, 0);
-}
-
-void dist_sum_f32(float *v, size_t n)
-{
-	if (d_size > 1)
-		sum_ordered(v, n, sizeof *v, 1);
+	free(rq);
+	free(part);
+	free(cnt);
 }
 
 static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
@@ -160,8 +152,9 @@ static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
 	if (d_size < 2)
 		return;
 	double t0 = MPI_Wtime();
-	for (size_t at = 0; at < n; at += PIECE) {
-		int m = (int)(n - at < PIECE ? n - at : PIECE);
+	size_t piece = PIECE_BYTES / sizeof *v;
+	for (size_t at = 0; at < n; at += piece) {
+		int m = (int)(n - at < piece ? n - at : piece);
 		check(MPI_Allreduce(MPI_IN_PLACE, v + at, m, MPI_UINT64_T, op, MPI_COMM_WORLD), "MPI_Allreduce");
 		d_bytes += (uint64_t)m * 8;
 	}
@@ -170,6 +163,7 @@ static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
 
 void dist_sum_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_SUM); }
 void dist_max_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_MAX); }
+void dist_or_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_BOR); }
 
 int dist_all(int x)
 {
@@ -220,10 +214,17 @@ void dist_init(int *argc, char ***argv)
 }
 
 void dist_finish(void) {}
-void dist_sum_f64(double *v, size_t n) { (void)v, (void)n; }
-void dist_sum_f32(float *v, size_t n) { (void)v, (void)n; }
+
+void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
+{
+	const void *own = v;
+	(void)esz;
+	fn(ctx, v, &own, 1, 0, n);
+}
+
 void dist_sum_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 void dist_max_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
+void dist_or_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 int dist_all(int x) { return x != 0; }
 
 void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
@@ -235,6 +236,61 @@ void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
 }
 
 #endif
+
+/* element-wise sums, the ranks' copies added in rank order */
+static void add_f64(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	(void)ctx, (void)first;
+	double *o = out;
+	for (size_t i = 0; i < n; i++) {
+		double s = ((const double *)part[0])[i];
+		for (int b = 1; b < R; b++)
+			s += ((const double *)part[b])[i];
+		o[i] = s;
+	}
+}
+
+static void add_f32(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	(void)ctx, (void)first;
+	float *o = out;
+	for (size_t i = 0; i < n; i++) {
+		float s = ((const float *)part[0])[i];
+		for (int b = 1; b < R; b++)
+			s += ((const float *)part[b])[i];
+		o[i] = s;
+	}
+}
+
+void dist_sum_f64(double *v, size_t n)
+{
+	if (d_size > 1)
+		dist_combine(v, n, sizeof *v, add_f64, NULL);
+}
+
+void dist_sum_f32(float *v, size_t n)
+{
+	if (d_size > 1)
+		dist_combine(v, n, sizeof *v, add_f32, NULL);
+}
+
+size_t dist_features(const struct dataset *ds, uint32_t dim, int threads, uint32_t **ids)
+{
+	size_t nw = ((size_t)dim + 63) / 64, n = 0;
+	uint64_t *bits = xcalloc(nw ? nw : 1, sizeof *bits);
+	ds_features(ds, dim, threads, bits);
+	dist_or_u64(bits, nw);
+	for (size_t w = 0; w < nw; w++)
+		n += (size_t)__builtin_popcountll(bits[w]);
+	uint32_t *out = xmalloc((n ? n : 1) * sizeof *out);
+	size_t k = 0;
+	for (size_t w = 0; w < nw; w++)
+		for (uint64_t b = bits[w]; b; b &= b - 1)
+			out[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+	free(bits);
+	*ids = out;
+	return n;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
