@@ -46,7 +46,9 @@ int dist_threads(int64_t j);
  * before writing it) and writes the combined elements to out; then every
  * rank gathers every slice.  The slices depend on n and the rank count
  * only, and fn must depend on its arguments only: then the same ranks give
- * the same bits on every run.  One rank: fn on the whole vector. */
+ * the same bits on every run (a vector of a few KB is gathered whole and
+ * every rank combines all of it, one exchange instead of two: fn must
+ * treat each element on its own).  One rank: fn on the whole vector. */
 typedef void dist_combine_fn(void *ctx, void *out, const void *const *part, int nranks, size_t first, size_t n);
 void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx);
 
