@@ -30,6 +30,12 @@ enum sched { S_ADAGRAD, S_LINEAR, S_CONSTANT };
  * record's feature then costs one cache line, not one per array: on text,
  * where every record touches thousands of scattered features, those misses
  * are the cost of training. */
+/* a cell as several ranks mix it (lr_sync): the mixed value (z for FTRL,
+ * else the weight) and the squared gradients (AdaGrad's sum, FTRL's n) */
+struct mixcell {
+	float x, g;
+};
+
 struct lr {
 	const struct fit *f;
 	uint32_t dim, ncol, S; /* S: floats a cell, 2 or 3 (FTRL) */
@@ -45,6 +51,7 @@ struct lr {
 	uint32_t *mixrow; /* several ranks: the rows lr_sync mixes */
 	size_t nmix;
 	double *share;
+	struct mixcell *mixbuf;
 };
 
 #define BETA 1.0
@@ -320,10 +327,6 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
  * the ranks (dist_features; on hashed text about half of the 2^20), and a
  * cell travels as two floats (the mixed value, the squared gradients):
  * a quarter of the bytes of the whole table in doubles, the same bits. */
-struct mixcell {
-	float x, g;
-};
-
 struct mix {
 	int byg;
 	double R;
@@ -371,27 +374,29 @@ static void lr_sync(void *st, const struct fit *f)
 			s->share[b] = all > 0 ? s->share[b] / all : 0;
 	}
 	/* the mixed value of a cell: z for FTRL, else the weight */
-	uint32_t xi = s->ftrl ? 2 : 0, nc = s->ncol;
+	uint32_t xi = s->ftrl ? 2 : 0, nc = s->ncol, S = s->S;
 	struct mix m = {s->ftrl || s->sched == S_ADAGRAD, R, s->share};
-	size_t n = xmul(s->nmix, nc);
-	struct mixcell *v = xmalloc(n * sizeof *v);
-	for (size_t i = 0; i < s->nmix; i++)
-		for (uint32_t c = 0; c < nc; c++) {
-			const float *q = cell(s, s->mixrow[i], c);
+	size_t n = xmul(s->nmix, nc), row = (size_t)nc * S;
+	if (!s->mixbuf)
+		s->mixbuf = xmalloc(n * sizeof *s->mixbuf);
+	struct mixcell *v = s->mixbuf;
+	const uint32_t *rows = s->mixrow;
+	for (size_t i = 0; i < s->nmix; i++) {
+		const float *q = s->p + rows[i] * row;
+		for (uint32_t c = 0; c < nc; c++, q += S)
 			v[i * nc + c] = (struct mixcell){q[xi], q[1]};
-		}
+	}
 	dist_combine(v, n, sizeof *v, mix_cells, &m);
-	for (size_t i = 0; i < s->nmix; i++)
-		for (uint32_t c = 0; c < nc; c++) {
-			float *q = cell(s, s->mixrow[i], c);
+	for (size_t i = 0; i < s->nmix; i++) {
+		float *q = s->p + rows[i] * row;
+		for (uint32_t c = 0; c < nc; c++, q += S) {
 			q[xi] = v[i * nc + c].x;
-			if (!m.byg)
-				continue;
-			q[1] = v[i * nc + c].g;
+			if (m.byg)
+				q[1] = v[i * nc + c].g;
 			if (s->ftrl)
 				q[0] = ftrl_w(s, q[2], q[1]);
 		}
-	free(v);
+	}
 }
 
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -419,6 +424,7 @@ static void lr_end(void *st)
 	free(s->perm);
 	free(s->mixrow);
 	free(s->share);
+	free(s->mixbuf);
 	free(s);
 }
 

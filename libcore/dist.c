@@ -47,6 +47,8 @@ int dist_threads(int64_t j)
 #ifdef PEA_MPI
 
 static int d_done = 0; /* dist_finish() was called */
+static uint8_t *d_tmp;	/* dist_combine's receive buffer */
+static size_t d_tmpcap;
 
 /* An exit without dist_finish() is a failure (die() on this rank): take
  * every rank down with it instead of leaving them blocked in a sum. */
@@ -87,6 +89,9 @@ void dist_finish(void)
 	if (!d_on || d_done)
 		return;
 	d_done = 1;
+	free(d_tmp);
+	d_tmp = NULL;
+	d_tmpcap = 0;
 	MPI_Finalize();
 }
 
@@ -135,9 +140,15 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *dsp = cnt + N;
 	const void **part = xcalloc((size_t)N, sizeof *part);
 	MPI_Request *rq = xcalloc((size_t)N * 2, sizeof *rq);
-	/* the largest slice of the first (largest) piece, from each other rank */
-	size_t cap = (n < piece ? n : piece) / (size_t)N + 1;
-	uint8_t *tmp = xmalloc(xmul(xmul(cap, (size_t)N - 1), esz));
+	/* the largest slice of the first (largest) piece, from each other rank;
+	 * kept from call to call (a model sums the same vector every batch) */
+	size_t cap = (n < piece ? n : piece) / (size_t)N + 1, need = xmul(xmul(cap, (size_t)N - 1), esz);
+	if (need > d_tmpcap) {
+		free(d_tmp);
+		d_tmp = xmalloc(need);
+		d_tmpcap = need;
+	}
+	uint8_t *tmp = d_tmp;
 	double t0 = MPI_Wtime();
 	for (size_t at = 0; at < n; at += piece) {
 		size_t m = n - at < piece ? n - at : piece;
@@ -167,7 +178,6 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 		d_bytes += 2 * (m * esz - (size_t)cnt[r]);
 	}
 	d_sec += MPI_Wtime() - t0;
-	free(tmp);
 	free(rq);
 	free(part);
 	free(cnt);
