@@ -51,6 +51,9 @@ int dist_threads(int64_t j);
  * treat each element on its own).  One rank: fn on the whole vector. */
 typedef void dist_combine_fn(void *ctx, void *out, const void *const *part, int nranks, size_t first, size_t n);
 void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx);
+/* For combining functions: out[i] = part[0][i] + part[1][i] + ..., floats
+ * added in rank order, for i in [lo, hi); out may be one of the parts. */
+void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi);
 
 /* Element-wise sums over the ranks, in place, the result on every rank. */
 void dist_sum_f64(double *v, size_t n);

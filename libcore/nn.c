@@ -1316,12 +1316,7 @@ static void step_slice(void *ctx, void *out, const void *const *part, int R, siz
 #pragma omp parallel for schedule(static) num_threads(t->nth)
 	for (size_t k = 0; k < nblk; k++) {
 		size_t lo = k * 4096, hi = lo + 4096 < n ? lo + 4096 : n;
-		for (size_t i = lo; i < hi; i++) {
-			float g = ((const float *)part[0])[i];
-			for (int b = 1; b < R; b++)
-				g += ((const float *)part[b])[i];
-			o[i] = g;
-		}
+		dist_add_f32(o, part, R, lo, hi);
 		/* the parameters among [lo, hi): their step, then their new values */
 		size_t plo = first + lo, phi = first + hi < nd ? first + hi : nd;
 		if (plo >= phi)
