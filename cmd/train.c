@@ -245,7 +245,9 @@ int main(int argc, char **argv)
 		"replaced by its rank, or else every Nth frame of the files named; the ranks\n"
 		"combine counts (nb), weights (logreg, svm) or gradients (mlp, cnn) as they\n"
 		"train, or solve blocks of users and items (als: the single-process model),\n"
-		"and rank 0 writes the model.",
+		"and rank 0 writes the model.  On one host, give mpirun\n"
+		"--bind-to none --mca mpi_yield_when_idle 1, so that a rank waiting for a sum\n"
+		"yields its core.",
 		opts,
 		"  pea tokenize < mail.jsonl | pea vectorize | pea train -o spam.model\n"
 		"  pea image train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz |\n"

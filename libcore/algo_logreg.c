@@ -30,6 +30,12 @@ enum sched { S_ADAGRAD, S_LINEAR, S_CONSTANT };
  * record's feature then costs one cache line, not one per array: on text,
  * where every record touches thousands of scattered features, those misses
  * are the cost of training. */
+/* a cell as several ranks mix it (lr_sync): the mixed value (z for FTRL,
+ * else the weight) and the squared gradients (AdaGrad's sum, FTRL's n) */
+struct mixcell {
+	float x, g;
+};
+
 struct lr {
 	const struct fit *f;
 	uint32_t dim, ncol, S; /* S: floats a cell, 2 or 3 (FTRL) */
@@ -42,6 +48,10 @@ struct lr {
 	size_t *order;
 	uint32_t *perm, pcap;
 	double *loss; /* per column, for the ordered sum */
+	uint32_t *mixrow; /* several ranks: the rows lr_sync mixes */
+	size_t nmix;
+	double *share;
+	struct mixcell *mixbuf;
 };
 
 #define BETA 1.0
@@ -311,43 +321,82 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
  * rank, so a feature only one rank has seen keeps what that rank learned
  * (as Vowpal Wabbit's AllReduce does), and the squared gradients become
  * their mean; with a global rate the weights are weighted by records.
- * FTRL mixes its z, from which the weights follow. */
-#define MIX_PIECE ((size_t)1 << 20)
+ * FTRL mixes its z, from which the weights follow.
+ *
+ * Only the rows of features some rank's records have can differ between
+ * the ranks (dist_features; on hashed text about half of the 2^20), and a
+ * cell travels as two floats (the mixed value, the squared gradients):
+ * a quarter of the bytes of the whole table in doubles, the same bits. */
+struct mix {
+	int byg;
+	double R;
+	const double *share; /* each rank's share of the records */
+};
+
+/* the ranks' copies of cells combined, in rank order, in double as the
+ * products of two floats are exact there */
+static void mix_cells(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	const struct mix *m = ctx;
+	struct mixcell *o = out;
+	(void)first;
+	for (size_t i = 0; i < n; i++) {
+		struct mixcell c = ((const struct mixcell *)part[0])[i];
+		double sx = m->byg ? (double)c.g * c.x : m->share[0] * c.x, sg = c.g;
+		float x0 = c.x;
+		for (int b = 1; b < R; b++) {
+			c = ((const struct mixcell *)part[b])[i];
+			sx += m->byg ? (double)c.g * c.x : m->share[b] * c.x;
+			sg += c.g;
+		}
+		/* byg and no rank has ever moved it: it is the same everywhere */
+		o[i].x = !m->byg ? (float)sx : sg > 0 ? (float)(sx / sg) : x0;
+		o[i].g = (float)(sg / m->R);
+	}
+}
+
 static void lr_sync(void *st, const struct fit *f)
 {
 	struct lr *s = st;
-	size_t n = xmul((size_t)s->dim + 1, s->ncol);
+	int R = dist_size();
+	if (!s->mixrow) {
+		/* once: the rows to mix (the bias row last), each rank's share */
+		s->nmix = dist_features(f->train, s->dim, f->threads, &s->mixrow);
+		s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
+		s->mixrow[s->nmix++] = s->dim;
+		s->share = xcalloc((size_t)R, sizeof *s->share);
+		s->share[dist_rank()] = (double)ds_nrec(f->train);
+		dist_sum_f64(s->share, (size_t)R);
+		double all = s->share[0];
+		for (int b = 1; b < R; b++)
+			all += s->share[b];
+		for (int b = 0; b < R; b++)
+			s->share[b] = all > 0 ? s->share[b] / all : 0;
+	}
 	/* the mixed value of a cell: z for FTRL, else the weight */
-	uint32_t S = s->S, xi = s->ftrl ? 2 : 0;
-	int byg = s->ftrl || s->sched == S_ADAGRAD;
-	double share = (double)ds_nrec(f->train), all = share, R = dist_size();
-	dist_sum_f64(&all, 1);
-	share = all > 0 ? share / all : 0;
-	double *v = xmalloc(2 * (n < MIX_PIECE ? n : MIX_PIECE) * sizeof *v);
-	for (size_t at = 0; at < n; at += MIX_PIECE) {
-		size_t m = n - at < MIX_PIECE ? n - at : MIX_PIECE;
-		float *q = s->p + at * S;
-		for (size_t i = 0; i < m; i++) {
-			const float *c = q + i * S;
-			v[i] = byg ? (double)c[1] * c[xi] : share * c[xi];
-			v[m + i] = c[1];
-		}
-		dist_sum_f64(v, byg ? 2 * m : m);
-		for (size_t i = 0; i < m; i++) {
-			float *c = q + i * S;
-			if (!byg) {
-				c[0] = (float)v[i];
-				continue;
-			}
-			/* no rank has ever moved it: it is the same everywhere */
-			if (v[m + i] > 0)
-				c[xi] = (float)(v[i] / v[m + i]);
-			c[1] = (float)(v[m + i] / R);
+	uint32_t xi = s->ftrl ? 2 : 0, nc = s->ncol, S = s->S;
+	struct mix m = {s->ftrl || s->sched == S_ADAGRAD, R, s->share};
+	size_t n = xmul(s->nmix, nc), row = (size_t)nc * S;
+	if (!s->mixbuf)
+		s->mixbuf = xmalloc(n * sizeof *s->mixbuf);
+	struct mixcell *v = s->mixbuf;
+	const uint32_t *rows = s->mixrow;
+	for (size_t i = 0; i < s->nmix; i++) {
+		const float *q = s->p + rows[i] * row;
+		for (uint32_t c = 0; c < nc; c++, q += S)
+			v[i * nc + c] = (struct mixcell){q[xi], q[1]};
+	}
+	dist_combine(v, n, sizeof *v, mix_cells, &m);
+	for (size_t i = 0; i < s->nmix; i++) {
+		float *q = s->p + rows[i] * row;
+		for (uint32_t c = 0; c < nc; c++, q += S) {
+			q[xi] = v[i * nc + c].x;
+			if (m.byg)
+				q[1] = v[i * nc + c].g;
 			if (s->ftrl)
-				c[0] = ftrl_w(s, c[2], c[1]);
+				q[0] = ftrl_w(s, q[2], q[1]);
 		}
 	}
-	free(v);
 }
 
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -373,6 +422,9 @@ static void lr_end(void *st)
 	free(s->loss);
 	free(s->order);
 	free(s->perm);
+	free(s->mixrow);
+	free(s->share);
+	free(s->mixbuf);
 	free(s);
 }
 

@@ -47,6 +47,8 @@ struct svm {
 	int sq;
 	double cost, tol;
 	double sigma; /* several ranks: CoCoA+'s sigma' (1 on one process) */
+	uint32_t *mixrow; /* several ranks: the rows svm_sync sums */
+	size_t nmix;
 	struct prob *p;
 };
 
@@ -245,21 +247,36 @@ static int svm_epoch(void *st, const struct fit *f, int e, double *loss)
  * sum of the ranks' moves safe; then every rank's dual variables stand and
  * w becomes w0 plus the sum of the ranks' moves, so that w = sum alpha_i
  * y_i x_i over all records and the dual objective rises.  A problem is
- * solved when every rank finds it solved. */
+ * solved when every rank finds it solved.  Moves touch only the features
+ * of a rank's records: only the rows of features some rank has are summed
+ * (dist_features). */
 static void svm_sync(void *st, const struct fit *f)
 {
 	struct svm *s = st;
-	(void)f;
-	size_t D = (size_t)s->dim + 1;
-	double *d = xmalloc(D * sizeof *d);
+	if (!s->mixrow) {
+		/* once: the rows a rank's moves can change (the bias last) */
+		s->nmix = dist_features(f->train, s->dim, f->threads, &s->mixrow);
+		s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
+		s->mixrow[s->nmix++] = s->dim;
+	}
+	size_t M = s->nmix;
+	/* every problem's moves in one sum */
+	double *d = xmalloc(xmul(M, s->ncol) * sizeof *d);
 	uint64_t *open = xcalloc(s->ncol, sizeof *open);
 	for (uint32_t c = 0; c < s->ncol; c++) {
+		const struct prob *p = &s->p[c];
+		for (size_t i = 0; i < M; i++) {
+			uint32_t j = s->mixrow[i];
+			d[c * M + i] = (p->w[j] - p->w0[j]) / s->sigma;
+		}
+	}
+	dist_sum_f64(d, M * s->ncol);
+	for (uint32_t c = 0; c < s->ncol; c++) {
 		struct prob *p = &s->p[c];
-		for (size_t j = 0; j < D; j++)
-			d[j] = (p->w[j] - p->w0[j]) / s->sigma;
-		dist_sum_f64(d, D);
-		for (size_t j = 0; j < D; j++)
-			p->w[j] = p->w0[j] = p->w0[j] + d[j];
+		for (size_t i = 0; i < M; i++) {
+			uint32_t j = s->mixrow[i];
+			p->w[j] = p->w0[j] = p->w0[j] + d[c * M + i];
+		}
 		open[c] = !p->done;
 	}
 	dist_sum_u64(open, s->ncol);
@@ -306,6 +323,7 @@ static void svm_end(void *st)
 		free(p->w0);
 	}
 	free(s->p);
+	free(s->mixrow);
 	free(s->qd);
 	ds_csr_release(&s->X);
 	free(s);

@@ -752,6 +752,38 @@ void ds_visit(const struct dataset *ds, const size_t *order, size_t n, int threa
 	free(cnt);
 }
 
+struct mark {
+	uint32_t dim;
+	uint64_t *bits;
+};
+
+static void mark_block(void *ctx, const struct ds_cursor *c, uint64_t first, uint32_t n)
+{
+	struct mark *m = ctx;
+	(void)first;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ds_x x;
+		ds_cursor_x(c, i, &x);
+		for (uint32_t k = 0; k < x.n; k++) {
+			uint32_t j = x.idx ? x.idx[k] : k;
+			if (j < m->dim)
+				m->bits[j / 64] |= (uint64_t)1 << (j % 64);
+		}
+	}
+}
+
+void ds_features(const struct dataset *ds, uint32_t dim, int threads, uint64_t *bits)
+{
+	if (ds_dense(ds)) {
+		uint32_t n = ds_dim(ds) < dim ? ds_dim(ds) : dim;
+		for (uint32_t j = 0; j < n; j++)
+			bits[j / 64] |= (uint64_t)1 << (j % 64);
+		return;
+	}
+	struct mark m = {dim, bits};
+	ds_visit(ds, NULL, 0, threads, mark_block, &m);
+}
+
 void ds_to_csr(const struct dataset *ds, int threads, struct ds_csr *m)
 {
 	int nt = threads > 0 ? threads : 1;

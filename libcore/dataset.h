@@ -91,6 +91,10 @@ void ds_cursor_x(const struct ds_cursor *c, uint32_t i, struct ds_x *x);
 typedef void (*ds_visit_fn)(void *ctx, const struct ds_cursor *c, uint64_t first, uint32_t n);
 void ds_visit(const struct dataset *ds, const size_t *order, size_t n, int threads, ds_visit_fn fn, void *ctx);
 
+/* Set in bits (dim bits, zeroed by the caller) the features below dim that
+ * some record has; dense: every one. */
+void ds_features(const struct dataset *ds, uint32_t dim, int threads, uint64_t *bits);
+
 /* The whole set decoded: row r is idx[off[r]..off[r+1]) / val[...]
  * (dense: idx NULL, off[r] = r * dim).  Blocks are decoded in parallel. */
 struct ds_csr {

@@ -47,6 +47,8 @@ int dist_threads(int64_t j)
 #ifdef PEA_MPI
 
 static int d_done = 0; /* dist_finish() was called */
+static uint8_t *d_tmp;	/* dist_combine's receive buffer */
+static size_t d_tmpcap;
 
 /* An exit without dist_finish() is a failure (die() on this rank): take
  * every rank down with it instead of leaving them blocked in a sum. */
@@ -87,72 +89,98 @@ void dist_finish(void)
 	if (!d_on || d_done)
 		return;
 	d_done = 1;
+	free(d_tmp);
+	d_tmp = NULL;
+	d_tmpcap = 0;
 	MPI_Finalize();
 }
 
-/* vectors are summed in pieces whose slices fit MPI's int counts */
-#define PIECE ((size_t)1 << 24)
+/* A slice of a piece must fit MPI's int count of bytes. */
+#define PIECE_BYTES ((size_t)1 << 30)
+#define TAG_COMBINE 0x7065
 
-static void sum_ordered(void *v, size_t n, size_t esz, int f32)
+/* A vector this small is gathered whole and every rank combines all of
+ * it: one exchange instead of two, and on a busy machine each exchange
+ * waits for the other ranks to get a core. */
+#define SMALL_BYTES 4096
+
+static void combine_small(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
+{
+	int N = d_size;
+	size_t len = n * esz;
+	uint8_t *all = xmalloc(xmul(len, (size_t)N));
+	const void **part = xcalloc((size_t)N, sizeof *part);
+	check(MPI_Allgather(v, (int)len, MPI_BYTE, all, (int)len, MPI_BYTE, MPI_COMM_WORLD), "MPI_Allgather");
+	for (int b = 0; b < N; b++)
+		part[b] = all + (size_t)b * len;
+	fn(ctx, v, part, N, 0, n);
+	d_bytes += len;
+	free(part);
+	free(all);
+}
+
+/* Each rank receives the others' copies of its slice and sends its copies
+ * of theirs, point to point (its own copy stays in place: no copy to a
+ * buffer of all R), combines its slice, then the slices are gathered. */
+void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 {
 	int N = d_size, r = d_rank;
-	MPI_Datatype T = f32 ? MPI_FLOAT : MPI_DOUBLE;
-	int *sc = xcalloc((size_t)N * 4, sizeof *sc), *sd = sc + N, *rc = sd + N, *rd = rc + N;
-	/* the largest slice of the first (largest) piece, from every rank */
-	size_t cap = (n < PIECE ? n : PIECE) / (size_t)N + 1;
-	uint8_t *tmp = xmalloc(xmul(cap * (size_t)N, esz));
+	if (N < 2) {
+		const void *own = v;
+		fn(ctx, v, &own, 1, 0, n);
+		return;
+	}
+	if (n * esz <= SMALL_BYTES) {
+		double t0 = MPI_Wtime();
+		combine_small(v, n, esz, fn, ctx);
+		d_sec += MPI_Wtime() - t0;
+		return;
+	}
+	size_t piece = PIECE_BYTES / esz;
+	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *dsp = cnt + N;
+	const void **part = xcalloc((size_t)N, sizeof *part);
+	MPI_Request *rq = xcalloc((size_t)N * 2, sizeof *rq);
+	/* the largest slice of the first (largest) piece, from each other rank;
+	 * kept from call to call (a model sums the same vector every batch) */
+	size_t cap = (n < piece ? n : piece) / (size_t)N + 1, need = xmul(xmul(cap, (size_t)N - 1), esz);
+	if (need > d_tmpcap) {
+		free(d_tmp);
+		d_tmp = xmalloc(need);
+		d_tmpcap = need;
+	}
+	uint8_t *tmp = d_tmp;
 	double t0 = MPI_Wtime();
-	for (size_t at = 0; at < n; at += PIECE) {
-		size_t m = n - at < PIECE ? n - at : PIECE;
-		/* slice b is [m b / N, m (b + 1) / N) */
+	for (size_t at = 0; at < n; at += piece) {
+		size_t m = n - at < piece ? n - at : piece;
+		uint8_t *base = (uint8_t *)v + at * esz;
+		/* slice b is [m b / N, m (b + 1) / N), in bytes for MPI */
 		for (int b = 0; b < N; b++) {
 			size_t lo = m * (size_t)b / (size_t)N, hi = m * ((size_t)b + 1) / (size_t)N;
-			sc[b] = (int)(hi - lo);
-			sd[b] = (int)lo;
+			cnt[b] = (int)((hi - lo) * esz);
+			dsp[b] = (int)(lo * esz);
 		}
-		int mine = sc[r];
-		for (int b = 0; b < N; b++) {
-			rc[b] = mine;
-			rd[b] = b * mine;
-		}
-		uint8_t *base = (uint8_t *)v + at * esz;
-		check(MPI_Alltoallv(base, sc, sd, T, tmp, rc, rd, T, MPI_COMM_WORLD), "MPI_Alltoallv");
-		/* my slice: the ranks' copies added in rank order */
-		if (f32) {
-			float *dst = (float *)(void *)(base + (size_t)sd[r] * esz), *src = (float *)(void *)tmp;
-			for (int i = 0; i < mine; i++) {
-				float s = src[i];
-				for (int b = 1; b < N; b++)
-					s += src[(size_t)b * mine + i];
-				dst[i] = s;
+		int nrq = 0;
+		for (int b = 0, k = 0; b < N; b++) {
+			if (b == r) {
+				part[b] = base + dsp[r];
+				continue;
 			}
-		} else {
-			double *dst = (double *)(void *)(base + (size_t)sd[r] * esz), *src = (double *)(void *)tmp;
-			for (int i = 0; i < mine; i++) {
-				double s = src[i];
-				for (int b = 1; b < N; b++)
-					s += src[(size_t)b * mine + i];
-				dst[i] = s;
-			}
+			uint8_t *in = tmp + (size_t)k++ * cap * esz;
+			part[b] = in;
+			check(MPI_Irecv(in, cnt[r], MPI_BYTE, b, TAG_COMBINE, MPI_COMM_WORLD, &rq[nrq++]), "MPI_Irecv");
+			check(MPI_Isend(base + dsp[b], cnt[b], MPI_BYTE, b, TAG_COMBINE, MPI_COMM_WORLD, &rq[nrq++]),
+			      "MPI_Isend");
 		}
-		check(MPI_Allgatherv(MPI_IN_PLACE, 0, T, base, sc, sd, T, MPI_COMM_WORLD), "MPI_Allgatherv");
-		d_bytes += 2 * (m - (size_t)mine) * esz;
+		check(MPI_Waitall(nrq, rq, MPI_STATUSES_IGNORE), "MPI_Waitall");
+		fn(ctx, base + dsp[r], part, N, at + (size_t)dsp[r] / esz, (size_t)cnt[r] / esz);
+		check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, base, cnt, dsp, MPI_BYTE, MPI_COMM_WORLD),
+		      "MPI_Allgatherv");
+		d_bytes += 2 * (m * esz - (size_t)cnt[r]);
 	}
 	d_sec += MPI_Wtime() - t0;
-	free(tmp);
-	free(sc);
-}
-
-void dist_sum_f64(double *v, size_t n)
-{
-	if (d_size > 1)
-		sum_ordered(v, n, sizeof *v, 0);
-}
-
-void dist_sum_f32(float *v, size_t n)
-{
-	if (d_size > 1)
-		sum_ordered(v, n, sizeof *v, 1);
+	free(rq);
+	free(part);
+	free(cnt);
 }
 
 static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
@@ -160,8 +188,9 @@ static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
 	if (d_size < 2)
 		return;
 	double t0 = MPI_Wtime();
-	for (size_t at = 0; at < n; at += PIECE) {
-		int m = (int)(n - at < PIECE ? n - at : PIECE);
+	size_t piece = PIECE_BYTES / sizeof *v;
+	for (size_t at = 0; at < n; at += piece) {
+		int m = (int)(n - at < piece ? n - at : piece);
 		check(MPI_Allreduce(MPI_IN_PLACE, v + at, m, MPI_UINT64_T, op, MPI_COMM_WORLD), "MPI_Allreduce");
 		d_bytes += (uint64_t)m * 8;
 	}
@@ -170,6 +199,7 @@ static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
 
 void dist_sum_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_SUM); }
 void dist_max_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_MAX); }
+void dist_or_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_BOR); }
 
 int dist_all(int x)
 {
@@ -323,10 +353,17 @@ void dist_init(int *argc, char ***argv)
 }
 
 void dist_finish(void) {}
-void dist_sum_f64(double *v, size_t n) { (void)v, (void)n; }
-void dist_sum_f32(float *v, size_t n) { (void)v, (void)n; }
+
+void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
+{
+	const void *own = v;
+	(void)esz;
+	fn(ctx, v, &own, 1, 0, n);
+}
+
 void dist_sum_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 void dist_max_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
+void dist_or_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 int dist_all(int x) { return x != 0; }
 
 void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
@@ -354,6 +391,74 @@ void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens)
 void dist_share_rows(float *X, int k, const uint32_t *cut) { (void)X, (void)k, (void)cut; }
 
 #endif
+
+/* element-wise sums, the ranks' copies added in rank order */
+static void add_f64(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	(void)ctx, (void)first;
+	double *o = out;
+	for (size_t i = 0; i < n; i++) {
+		double s = ((const double *)part[0])[i];
+		for (int b = 1; b < R; b++)
+			s += ((const double *)part[b])[i];
+		o[i] = s;
+	}
+}
+
+/* a block at a time through a local sum, so that the loops vectorise
+ * whichever part out is */
+void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi)
+{
+	float acc[1024];
+	for (size_t at = lo; at < hi; at += 1024) {
+		size_t m = hi - at < 1024 ? hi - at : 1024;
+		const float *p0 = (const float *)part[0] + at;
+		for (size_t i = 0; i < m; i++)
+			acc[i] = p0[i];
+		for (int b = 1; b < R; b++) {
+			const float *pb = (const float *)part[b] + at;
+			for (size_t i = 0; i < m; i++)
+				acc[i] += pb[i];
+		}
+		memcpy(out + at, acc, m * sizeof *acc);
+	}
+}
+
+static void add_f32(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	(void)ctx, (void)first;
+	dist_add_f32(out, part, R, 0, n);
+}
+
+void dist_sum_f64(double *v, size_t n)
+{
+	if (d_size > 1)
+		dist_combine(v, n, sizeof *v, add_f64, NULL);
+}
+
+void dist_sum_f32(float *v, size_t n)
+{
+	if (d_size > 1)
+		dist_combine(v, n, sizeof *v, add_f32, NULL);
+}
+
+size_t dist_features(const struct dataset *ds, uint32_t dim, int threads, uint32_t **ids)
+{
+	size_t nw = ((size_t)dim + 63) / 64, n = 0;
+	uint64_t *bits = xcalloc(nw ? nw : 1, sizeof *bits);
+	ds_features(ds, dim, threads, bits);
+	dist_or_u64(bits, nw);
+	for (size_t w = 0; w < nw; w++)
+		n += (size_t)__builtin_popcountll(bits[w]);
+	uint32_t *out = xmalloc((n ? n : 1) * sizeof *out);
+	size_t k = 0;
+	for (size_t w = 0; w < nw; w++)
+		for (uint64_t b = bits[w]; b; b &= b - 1)
+			out[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+	free(bits);
+	*ids = out;
+	return n;
+}
 
 static int cmp_str(const void *a, const void *b)
 {

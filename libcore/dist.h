@@ -8,11 +8,14 @@
  * never ask which case they are in.
  *
  * Sums are deterministic: each rank adds one slice of the vector over all
- * ranks in rank order (a reduce-scatter), then every rank gathers the
- * slices (an allgather).  That is the bandwidth of a ring allreduce, and
- * unlike MPI_Allreduce, whose order of additions belongs to the library
- * and may change with the hosts, the same ranks give the same bits on any
- * hosts.  An error on one rank (die) aborts every rank, so no rank waits
+ * ranks in rank order (a reduce-scatter, point to point), then every rank
+ * gathers the slices (an allgather).  That is the bandwidth of a ring
+ * allreduce, and unlike MPI_Allreduce, whose order of additions belongs to
+ * the library (Open MPI picks its algorithm by message size, rank count
+ * and hosts, and a user may pick another), the same ranks give the same
+ * bits on any hosts.  The same two steps combine with other functions
+ * than a sum (dist_combine): a model mix that sends floats and divides,
+ * or an optimizer step taken once, by the slice's rank, not by every rank.  An error on one rank (die) aborts every rank, so no rank waits
  * forever on a partner that is gone. */
 #ifndef PEA_DIST_H
 #define PEA_DIST_H
@@ -36,12 +39,29 @@ int dist_size(void);
  * that run on this host. */
 int dist_threads(int64_t j);
 
+/* Combine the ranks' copies of a vector of n elements of esz bytes, in
+ * place, the result on every rank.  Each rank combines one slice: fn gets
+ * the ranks' copies of elements [first, first + n) in rank order (part[b]
+ * is rank b's; part[own rank] is out itself, so read an element's parts
+ * before writing it) and writes the combined elements to out; then every
+ * rank gathers every slice.  The slices depend on n and the rank count
+ * only, and fn must depend on its arguments only: then the same ranks give
+ * the same bits on every run (a vector of a few KB is gathered whole and
+ * every rank combines all of it, one exchange instead of two: fn must
+ * treat each element on its own).  One rank: fn on the whole vector. */
+typedef void dist_combine_fn(void *ctx, void *out, const void *const *part, int nranks, size_t first, size_t n);
+void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx);
+/* For combining functions: out[i] = part[0][i] + part[1][i] + ..., floats
+ * added in rank order, for i in [lo, hi); out may be one of the parts. */
+void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi);
+
 /* Element-wise sums over the ranks, in place, the result on every rank. */
 void dist_sum_f64(double *v, size_t n);
 void dist_sum_f32(float *v, size_t n);
 /* exact: integers */
 void dist_sum_u64(uint64_t *v, size_t n);
 void dist_max_u64(uint64_t *v, size_t n);
+void dist_or_u64(uint64_t *v, size_t n);
 /* 1 when x is nonzero on every rank */
 int dist_all(int x);
 /* every rank's bytes, concatenated in rank order, into out (reset first);
@@ -67,6 +87,13 @@ void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *g
  * cut[b+1] (cut has dist_size() + 1 entries): afterwards every rank has
  * every row, the same bits. */
 void dist_share_rows(float *X, int k, const uint32_t *cut);
+
+/* The features below dim that any rank's records have, ascending (dense
+ * data: every one).  A step on a record moves the weights of its features
+ * only, so after an epoch the ranks' linear models can differ there and
+ * nowhere else: a mix needs only these.  Returns the count, *ids
+ * allocated. */
+size_t dist_features(const struct dataset *ds, uint32_t dim, int threads, uint32_t **ids);
 
 /* Make the ranks' datasets one: the label tables become the sorted union
  * of every rank's labels, and every rank must agree on dense or sparse

@@ -234,10 +234,11 @@ static int sync_ranks(const struct algo *a, void *st, const struct fit *f, doubl
 	if (dist_size() < 2)
 		return done;
 	a->sync(st, f);
-	double v[2] = {*loss * (double)ds_nrec(f->train), (double)ds_nrec(f->train)};
-	dist_sum_f64(v, 2);
+	/* one sum for the loss and the ranks not done (whole numbers: exact) */
+	double v[3] = {*loss * (double)ds_nrec(f->train), (double)ds_nrec(f->train), !done};
+	dist_sum_f64(v, 3);
 	*loss = v[1] > 0 ? v[0] / v[1] : 0;
-	return dist_all(done);
+	return v[2] == 0;
 }
 
 struct amodel *learn_fit(const struct algo *a, struct dataset *train, const struct dataset *valid,

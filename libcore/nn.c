@@ -1127,20 +1127,48 @@ static void sparse_grad(struct nn_trainer *t, const struct nn_data *d, const siz
 }
 
 /* Several ranks: this rank's chunks summed in chunk order, then every
- * rank's sums (dist.h, in rank order), then the update and the batch-norm
- * statistics, the same on every rank. */
+ * rank's sums (dist.h, in rank order).  The rank that sums a slice of the
+ * parameters' gradients also takes their step (their optimizer moments
+ * live there only) and the ranks gather the new parameters, so each step
+ * is taken once, not once a rank; the batch-norm statistics are summed the
+ * same way and every rank updates them.  The same bits on every rank. */
+struct shared_step {
+	struct nn_trainer *t;
+	float lr, c1, c2;
+};
+
+static void step_slice(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	const struct shared_step *st = ctx;
+	struct nn_trainer *t = st->t;
+	float *o = out, *w = t->n->param;
+	size_t nd = t->ndense, nblk = (n + 4095) / 4096;
+#pragma omp parallel for schedule(static) num_threads(t->nth)
+	for (size_t k = 0; k < nblk; k++) {
+		size_t lo = k * 4096, hi = lo + 4096 < n ? lo + 4096 : n;
+		dist_add_f32(o, part, R, lo, hi);
+		/* the parameters among [lo, hi): their step, then their new values */
+		size_t plo = first + lo, phi = first + hi < nd ? first + hi : nd;
+		if (plo >= phi)
+			continue;
+		if (t->o.optim == NN_ADAM)
+			adam_dense(w + plo, t->m1 + plo, t->m2 + plo, o + lo, t->decay + plo, phi - plo, st->lr, st->c1,
+				   st->c2, (float)t->o.wd);
+		else
+			for (size_t p = plo; p < phi; p++)
+				update(t, p, o[p - first], st->lr, t->decay[p], st->c1, st->c2);
+		memcpy(o + lo, w + plo, (phi - plo) * sizeof *o);
+	}
+}
+
 static void shared_update(struct nn_trainer *t, int nc, float lr, float c1, float c2)
 {
 	struct nn *n = t->n;
-	size_t nd = t->ndense, ns = n->nstate;
+	size_t nd = t->ndense, ns = n->nstate, nblk = (nd + 4095) / 4096;
 	float *sg = t->sg;
 #pragma omp parallel for schedule(static) num_threads(t->nth)
-	for (size_t k = 0; k < nd; k++) {
-		float g = t->cg[0][k];
-		for (int c = 1; c < nc; c++)
-			g += t->cg[c][k];
-		sg[k] = g;
-	}
+	for (size_t k = 0; k < nblk; k++)
+		sum_chunks(sg, t->cg, nc, k * 4096, (k + 1) * 4096 < nd ? (k + 1) * 4096 : nd);
 	for (size_t k = 0; k < ns; k++) {
 		float v = 0;
 		for (int c = 0; c < nc; c++)
@@ -1148,10 +1176,9 @@ static void shared_update(struct nn_trainer *t, int nc, float lr, float c1, floa
 		sg[nd + k] = v;
 	}
 	sg[nd + ns] = (float)nc;
-	dist_sum_f32(sg, nd + ns + 1);
-#pragma omp parallel for schedule(static) num_threads(t->nth)
-	for (size_t k = 0; k < nd; k++)
-		update(t, k, sg[k], lr, t->decay[k], c1, c2);
+	struct shared_step st = {t, lr, c1, c2};
+	dist_combine(sg, nd + ns + 1, sizeof *sg, step_slice, &st);
+	memcpy(n->param, sg, nd * sizeof *sg);
 	for (int i = 0; i < n->nl; i++) {
 		const struct nn_layer *l = &n->l[i];
 		if (l->kind != NN_BN)

@@ -8,8 +8,8 @@
 if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	why="pea was built without MPI (meson -Dmpi=enabled, Debian libopenmpi-dev openmpi-bin)"
 	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
-	for c in 'nb identical' 'logreg' 'svm' 'networks' 'sparse networks refused' 'bad shard' 'shared text refused' \
-		'als identical' 'als bad shard' 'als no interactions' \
+	for c in 'nb identical' 'logreg' 'svm' 'feature of one rank' 'threads' 'networks' 'sparse networks refused' \
+		'bad shard' 'shared text refused' 'als identical' 'als bad shard' 'als no interactions' \
 		'als init' 'als chunks' 'usage' 'usage merge' 'usage recommender' 'usage als follow'; do
 		t_skip "$c" "$why"
 	done
@@ -69,12 +69,34 @@ t 'svm: 2 ranks (CoCoA) as accurate as one process, the same model on every run,
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo svm -o three.model "with-%r.pea"
 	pea train --show three.model | tr -d " \n" | grep -q "\"labels\":\[\"ham\",\"other\",\"spam\"\]"'
 
+# A word only rank 1's records have, always spam: the mixes carry only the
+# features some rank has, and this one must be among them, or rank 0 (which
+# writes the model) would never learn it.
+for i in 1 2 3 4 5 6; do echo "{\"id\":\"z$i\",\"label\":\"spam\",\"text\":\"zzqx the a\"}"; done \
+	| pea tokenize -q | pea vectorize -q --bits 12 -o zz.pea
+cat all-2-1.pea zz.pea > zz-1.pea
+cp all-2-0.pea zz-0.pea
+echo '{"id":"q","text":"zzqx"}' | pea tokenize -q | pea vectorize -q --bits 12 -o zzq.pea
+t 'logreg and svm on 2 ranks learn a feature only one rank has' '
+	for a in logreg svm; do
+		mpirun_ -np 2 pea-train --mpi -q -j 1 --algo $a -o zz-$a.model "zz-%r.pea"
+		pea classify -m zz-$a.model zzq.pea | pea cat --json | grep -q "\"pred\":\"spam\""
+	done'
 # networks: 120 images of 8x8, a bright quadrant each
 awk 'BEGIN{srand(3); for(i=0;i<120;i++){q=i%4; printf "{\"id\":%d,\"label\":\"q%d\",\"dense\":[",i,q;
 	for(r=0;r<8;r++)for(c=0;c<8;c++){v=((r<4)==(q<2))*((c<4)==(q%2==0))?0.8:0.1; v+=rand()*0.3;
 	printf "%s%.3f",(r||c)?",":"",v}; printf "],\"shape\":[1,8,8]}\n"}}' > quad.jsonl
 pea import quad.jsonl -o quad.pea
 pea split --shards 2 --by id -o "quad-%d.pea" quad.pea
+t 'ranks x threads: logreg, svm and mlp give the same model at -j 1 and -j 2' '
+	for a in logreg svm; do
+		mpirun_ -np 2 pea-train --mpi -q -j 1 --algo $a -o j1-$a.model "all-2-%r.pea"
+		mpirun_ -np 2 pea-train --mpi -q -j 2 --algo $a -o j2-$a.model "all-2-%r.pea"
+		cmp j1-$a.model j2-$a.model
+	done
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o j1-mlp.model "quad-%r.pea"
+	mpirun_ -np 2 pea-train --mpi -q -j 2 --algo mlp --epochs 3 --batch 16 -o j2-mlp.model "quad-%r.pea"
+	cmp j1-mlp.model j2-mlp.model'
 NET='conv3x3:4,bn,relu,maxpool2,fc:8,relu,fc'
 t 'cnn: 2 ranks share every batch, learn the set, and give the same model on every run' '
 	for i in a b; do
