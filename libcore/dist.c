@@ -201,13 +201,6 @@ void dist_sum_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_SUM); }
 void dist_max_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_MAX); }
 void dist_or_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_BOR); }
 
-int dist_all(int x)
-{
-	uint64_t v = x ? 0 : 1;
-	dist_sum_u64(&v, 1);
-	return v == 0;
-}
-
 void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
 {
 	buf_reset(out);
@@ -364,7 +357,6 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 void dist_sum_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 void dist_max_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 void dist_or_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
-int dist_all(int x) { return x != 0; }
 
 void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
 {
@@ -424,22 +416,10 @@ void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t 
 	}
 }
 
-static void add_f32(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
-{
-	(void)ctx, (void)first;
-	dist_add_f32(out, part, R, 0, n);
-}
-
 void dist_sum_f64(double *v, size_t n)
 {
 	if (d_size > 1)
 		dist_combine(v, n, sizeof *v, add_f64, NULL);
-}
-
-void dist_sum_f32(float *v, size_t n)
-{
-	if (d_size > 1)
-		dist_combine(v, n, sizeof *v, add_f32, NULL);
 }
 
 size_t dist_features(const struct dataset *ds, uint32_t dim, int threads, uint32_t **ids)

@@ -57,13 +57,10 @@ void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t 
 
 /* Element-wise sums over the ranks, in place, the result on every rank. */
 void dist_sum_f64(double *v, size_t n);
-void dist_sum_f32(float *v, size_t n);
 /* exact: integers */
 void dist_sum_u64(uint64_t *v, size_t n);
 void dist_max_u64(uint64_t *v, size_t n);
 void dist_or_u64(uint64_t *v, size_t n);
-/* 1 when x is nonzero on every rank */
-int dist_all(int x);
 /* every rank's bytes, concatenated in rank order, into out (reset first);
  * lens (dist_size() entries, may be NULL) gets each rank's length */
 void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens);
