@@ -284,15 +284,21 @@ static void build(struct ix *x, struct coo *c, int threads)
 	coo_release(c);
 }
 
+static void load_init(struct load *L, const struct ix_opts *o)
+{
+	memset(L, 0, sizeof *L);
+	L->o = o;
+	L->fu = o->user ? o->user : "user";
+	L->fi = o->item ? o->item : "item";
+	L->fw = o->weight ? o->weight : "weight";
+	L->users = st_new();
+	L->items = st_new();
+}
+
 struct ix *ix_load(pea_in *in, const struct ix_opts *o, const struct ix_base *base)
 {
-	struct load L = {0};
-	L.o = o;
-	L.fu = o->user ? o->user : "user";
-	L.fi = o->item ? o->item : "item";
-	L.fw = o->weight ? o->weight : "weight";
-	L.users = st_new();
-	L.items = st_new();
+	struct load L;
+	load_init(&L, o);
 	if (base) {
 		if (ntab_to_strtab(base->users, L.users) || ntab_to_strtab(base->items, L.items))
 			die("the model's names repeat: the file is damaged");
@@ -313,13 +319,8 @@ struct ix *ix_load(pea_in *in, const struct ix_opts *o, const struct ix_base *ba
 
 struct ix_recs *ix_read(pea_in *in, const struct ix_opts *o)
 {
-	struct load L = {0};
-	L.o = o;
-	L.fu = o->user ? o->user : "user";
-	L.fi = o->item ? o->item : "item";
-	L.fw = o->weight ? o->weight : "weight";
-	L.users = st_new();
-	L.items = st_new();
+	struct load L;
+	load_init(&L, o);
 	L.c.keep_at = 1;
 	struct pmap_opts po = {o->threads, collect, ordered, &L, o->quiet};
 	pmap_run(in, NULL, &po);

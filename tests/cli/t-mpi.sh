@@ -153,7 +153,11 @@ cat inter-f?.pea > inter-frames.pea
 cat inter-f0.pea inter-f1.pea > inter-two-frames.pea
 awk 'NR <= 1500' inter.jsonl > inter-2-0.jsonl
 awk 'NR > 1500' inter.jsonl > inter-2-1.jsonl
-for k in 0 1 2; do awk -v k=$k 'int((NR - 1) / 1334) == k' inter.jsonl | pea import -q -o "inter-3-$k.pea"; done
+# (through a file: a pipe that goes quiet would cut frames where it paused)
+for k in 0 1 2; do
+	awk -v k=$k 'int((NR - 1) / 1334) == k' inter.jsonl > "inter-3-$k.jsonl"
+	pea import -q -o "inter-3-$k.pea" "inter-3-$k.jsonl"
+done
 ALS='--algo als --factors 8 --iterations 4 --cg-steps 3 --seed 5'
 t 'als: 2 and 3 ranks, own shards or shared frames, make the single-process model byte for byte' '
 	pea train -q $ALS -o one.model inter.jsonl
