@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		{'a', "algo", CLI_STR, &algo, "NAME", "logreg (default), svm, nb, mlp or cnn; recommenders: pop, knn, als, bpr or ease"},
 		CLI_OPT_OUTPUT(&out),
 		CLI_OPT_FIELD(&field, "the feature field (default features, or dense)"),
-		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, mlp, cnn; at most 1000 svm)"},
+		{0, "epochs", CLI_INT, &epochs, "N", "passes over the data (default: 10 logreg, cnn; 15 mlp; at most 1000 svm)"},
 		CLI_OPT_SEED(&seed),
 		{0, "init", CLI_STR, &init, "MODEL", "continue training MODEL on the new records"},
 		{0, "checkpoint", CLI_STR, &checkpoint, "FILE", "write the model to FILE after every epoch (resume with --init FILE)"},

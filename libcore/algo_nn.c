@@ -413,5 +413,5 @@ static void nn_algo_release(struct amodel *m)
 		.release = nn_algo_release,                                                            \
 	}
 
-NN_ALGO(algo_mlp, "mlp", "multi-layer perceptron (dense or sparse input)", 10, mlp_begin);
+NN_ALGO(algo_mlp, "mlp", "multi-layer perceptron (dense or sparse input)", 15, mlp_begin);
 NN_ALGO(algo_cnn, "cnn", "convolutional network over images", 10, cnn_begin);
