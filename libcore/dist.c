@@ -201,17 +201,26 @@ void dist_sum_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_SUM); }
 void dist_max_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_MAX); }
 void dist_or_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_BOR); }
 
-void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
+/* the start of a gather: out reset; 1 when this is the only rank (then
+ * out holds p), 0 when the ranks must send */
+static int gather_start(const void *p, size_t n, struct buf *out, size_t *lens)
 {
 	buf_reset(out);
 	if (d_size < 2) {
 		buf_add(out, p, n);
 		if (lens)
 			lens[0] = n;
-		return;
+		return 1;
 	}
 	if (n > INT32_MAX)
-		die("%zu bytes are too many to gather from every rank", n);
+		die("%zu bytes are too many for one rank to send in a gather", n);
+	return 0;
+}
+
+void dist_gather(const void *p, size_t n, struct buf *out, size_t *lens)
+{
+	if (gather_start(p, n, out, lens))
+		return;
 	int N = d_size, mine = (int)n;
 	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *off = cnt + N;
 	double t0 = MPI_Wtime();
@@ -276,15 +285,8 @@ void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *g
 
 void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens)
 {
-	buf_reset(out);
-	if (d_size < 2) {
-		buf_add(out, p, n);
-		if (lens)
-			lens[0] = n;
+	if (gather_start(p, n, out, lens))
 		return;
-	}
-	if (n > INT32_MAX)
-		die("%zu bytes are too many to gather on rank 0", n);
 	int N = d_size, mine = (int)n;
 	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *off = cnt + N;
 	size_t *all = xcalloc((size_t)N, sizeof *all);
