@@ -692,28 +692,6 @@ static void *publisher(void *arg)
 	return NULL;
 }
 
-/* SIGINT or SIGTERM ends the input as a clean end would (what upstream has
- * already written is still read): one last model and state, so nothing
- * read since the previous model is lost.  A second signal kills. */
-static volatile sig_atomic_t stop_asked;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_asked = 1;
-}
-
-static void catch_stop(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
 void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_stats *st)
 {
 	struct live L = {0};
@@ -740,8 +718,11 @@ void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_sta
 	pthread_t th;
 	if (pthread_create(&th, NULL, publisher, &L))
 		die("cannot start the publishing thread");
-	catch_stop();
-	struct in_opts io = {.stop = &stop_asked};
+	/* SIGINT or SIGTERM ends the input as a clean end would (what upstream
+	 * has already written is still read): one last model and state, so
+	 * nothing read since the previous model is lost.  A second one kills. */
+	const volatile sig_atomic_t *stop = cli_catch_stop(1);
+	struct in_opts io = {.stop = stop};
 	pea_reader *r = reader_open(files, n, &io);
 	const pea_frame *f;
 	while ((f = reader_next(r))) {
@@ -754,7 +735,7 @@ void cfl_run(char *const *files, int n, const struct cfl_opts *o, struct cfl_sta
 		pthread_mutex_unlock(&L.mu);
 	}
 	reader_close(r);
-	if (stop_asked && !o->quiet)
+	if (*stop && !o->quiet)
 		note("stopped by a signal: the last model and state hold every record read");
 	pthread_mutex_lock(&L.mu);
 	L.done = 1;

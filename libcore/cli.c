@@ -252,3 +252,23 @@ struct cli_list cli_split(const char *s, char sep)
 	}
 	return l;
 }
+
+static volatile sig_atomic_t stop_asked;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+const volatile sig_atomic_t *cli_catch_stop(int second_kills)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sa.sa_flags = second_kills ? SA_RESETHAND : 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return &stop_asked;
+}

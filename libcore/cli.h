@@ -9,6 +9,7 @@
 #ifndef PEA_CLI_H
 #define PEA_CLI_H
 
+#include <signal.h>
 #include <stdint.h>
 
 enum cli_kind {
@@ -68,5 +69,10 @@ int cli_threads(int64_t j);
 
 /* Split "a,b,c" into a list (copies that live as long as the process). */
 struct cli_list cli_split(const char *s, char sep);
+
+/* SIGINT and SIGTERM set the flag returned, for a command that follows a
+ * live source to end cleanly when it next looks; with second_kills the
+ * handler then resets, so that a second signal ends the process at once. */
+const volatile sig_atomic_t *cli_catch_stop(int second_kills);
 
 #endif

@@ -9,6 +9,7 @@
  * through (deduplicated), so the output stays in order. */
 #include "follow.h"
 #include "afile.h"
+#include "cli.h"
 #include "err.h"
 #include "feed.h"
 #include "hash.h"
@@ -95,14 +96,6 @@ struct follower {
 	struct post post;
 	uint64_t posts, edits, deletes, dups, reconnects, polls, not_modified, malformed, heartbeats;
 };
-
-static volatile sig_atomic_t stop_now;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_now = 1;
-}
 
 static double wall(void)
 {
@@ -746,12 +739,7 @@ int follow_run(follower *f)
 {
 	if (f->o.state)
 		load_state(f);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	const volatile sig_atomic_t *stop_now = cli_catch_stop(0);
 	double now = now_sec(), w = wall();
 	for (size_t i = 0; i < f->n; i++) {
 		struct source *s = f->src[i];
@@ -760,7 +748,7 @@ int follow_run(follower *f)
 		if (s->kind == FEED && !f->o.once && s->last_poll > 0 && w - s->last_poll < f->o.interval)
 			s->next = now + f->o.interval - (w - s->last_poll);
 	}
-	while (!stop_now) {
+	while (!*stop_now) {
 		now = now_sec();
 		double wake = now + 0.25; /* the stop flag is looked at this often */
 		int pending = 0;
