@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "msrc.h"
 #include "sign.h"
+#include "walk.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -16,23 +17,22 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The release number of the manifest at path, 0 when there is none.  A
  * manifest that is there but unreadable stops the publication: numbering
  * from 1 again would look like a rollback to every client. */
 static int64_t last_release(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		die_errno("%s", path);
-	}
-	char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
+	struct buf b = BUF_INIT;
+	struct pea_err e;
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;
+	if (read_file_max(path, MSRC_MANIFEST_MAX, &b, &e))
+		die("%s: %s", path, e.msg);
 	json_tokener *tok = json_tokener_new();
-	json_object *o = json_tokener_parse_ex(tok, buf, (int)n), *v;
+	json_object *o = json_tokener_parse_ex(tok, (const char *)b.p, (int)b.len), *v;
+	buf_release(&b);
 	int clean = json_tokener_get_error(tok) == json_tokener_success;
 	json_tokener_free(tok);
 	if (!clean || !json_object_is_type(o, json_type_object))

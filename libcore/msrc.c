@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MANIFEST_MAX (1u << 20)
 #define RECORD_MAX (64u << 10)
 #define SHA_HEX 64
 
@@ -507,7 +506,7 @@ static int check_release(const char *url, json_object *o, const char *sha, int64
 static int via_manifest(const char *dir, const char *url, const struct rec *old, struct rec *fresh,
 			struct pea_err *e)
 {
-	http_client *h = client(MANIFEST_MAX);
+	http_client *h = client(MSRC_MANIFEST_MAX);
 	struct http_req q = {.accept = "application/json"};
 	/* under --verify, a release taken without a check (no --verify) is not
 	 * revalidated but read again: a 304 would keep it unchecked */

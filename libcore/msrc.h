@@ -49,6 +49,9 @@ void msrc_configure(const struct msrc_opts *o);
 /* Open and check a model; NULL with the reason in e. */
 struct model *msrc_open(const char *spec, struct pea_err *e);
 
+/* the largest manifest a client reads */
+#define MSRC_MANIFEST_MAX (1u << 20)
+
 /* The statement a manifest's signature covers (pea publish --sign): its
  * name, the model's sha256 and size, and the release number, which only
  * grows, so a client that has seen release N refuses an older one (a

@@ -280,6 +280,10 @@ t_err 'a signed manifest served under another name is refused' 1 \
 t 'the next signed release is taken' '
 	$SV --json < in.pea > s6.json
 	test "$(preds s6.json)" = "e f"'
+python3 -c 'import json; json.dump({"release": 7, "labels": ["x" * 100] * 1000}, open("www/big.json", "w"))'
+t 'pea publish numbers on from a large manifest (100 KB of labels)' '
+	pea publish --name big A.model www > /dev/null
+	test "$(jget www/big.json release)" = 8'
 echo "not json" > www/broken.json
 t_err 'pea publish will not renumber over a manifest it cannot read' 1 \
 	"pea-publish: www/broken.json: not a pea manifest (move it away to start the releases of this name again)" \
