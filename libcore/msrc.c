@@ -170,6 +170,12 @@ struct rec {
 	char pinned_sha[SHA_HEX + 1];
 };
 
+static void rec_pin(struct rec *r, int64_t release, const char *sha)
+{
+	r->pinned = release;
+	memcpy(r->pinned_sha, sha, SHA_HEX + 1);
+}
+
 static void rec_free(struct rec *r)
 {
 	free(r->etag);
@@ -227,10 +233,8 @@ static int rec_load(const char *dir, const char *url, struct rec *r)
 		if (json_object_object_get_ex(o, "fetched", &v))
 			r->fetched = json_object_get_int64(v);
 		const char *ps = jstr(o, "signed_sha256");
-		if (json_object_object_get_ex(o, "signed_release", &v) && ps && is_sha(ps)) {
-			r->pinned = json_object_get_int64(v);
-			memcpy(r->pinned_sha, ps, SHA_HEX + 1);
-		}
+		if (json_object_object_get_ex(o, "signed_release", &v) && ps && is_sha(ps))
+			rec_pin(r, json_object_get_int64(v), ps);
 		char *mp = model_path(dir, r->sha);
 		ok = access(mp, R_OK) == 0;
 		free(mp);
@@ -454,8 +458,6 @@ static int check_release(const char *url, json_object *o, const char *sha, int64
 			 const struct rec *old, int *is_signed, struct pea_err *e)
 {
 	const char *sig64 = jstr(o, "manifest_signature"), *name = jstr(o, "name");
-	char fp[17];
-	key_fingerprint(verify_pk, fp);
 	*is_signed = 0;
 	if (!sig64) {
 		if (old && old->pinned) {
@@ -476,6 +478,8 @@ static int check_release(const char *url, json_object *o, const char *sha, int64
 	int bad = sign_statement_check(verify_pk, st.p, st.len, sig);
 	buf_release(&st);
 	if (bad) {
+		char fp[17];
+		key_fingerprint(verify_pk, fp);
 		err_set(e, "the manifest's signature is not key %s's, or the manifest was changed since: refused", fp);
 		return -1;
 	}
@@ -527,8 +531,7 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 		memcpy(fresh->sha, old->sha, sizeof fresh->sha);
 		fresh->etag = old->etag ? xstrdup(old->etag) : NULL;
 		fresh->lm = old->lm ? xstrdup(old->lm) : NULL;
-		fresh->pinned = old->pinned;
-		memcpy(fresh->pinned_sha, old->pinned_sha, sizeof fresh->pinned_sha);
+		rec_pin(fresh, old->pinned, old->pinned_sha);
 		rc = 0;
 		goto out;
 	}
@@ -595,13 +598,10 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 	memcpy(fresh->sha, sha, SHA_HEX + 1);
 	fresh->etag = r->etag ? xstrdup(r->etag) : NULL;
 	fresh->lm = r->last_modified ? xstrdup(r->last_modified) : NULL;
-	if (is_signed) {
-		fresh->pinned = release;
-		memcpy(fresh->pinned_sha, sha, SHA_HEX + 1);
-	} else if (old) {
-		fresh->pinned = old->pinned;
-		memcpy(fresh->pinned_sha, old->pinned_sha, sizeof fresh->pinned_sha);
-	}
+	if (is_signed)
+		rec_pin(fresh, release, sha);
+	else if (old)
+		rec_pin(fresh, old->pinned, old->pinned_sha);
 	rc = 0;
 out:
 	free(murl);
