@@ -273,6 +273,10 @@ t_err 'a signed manifest changed since (its release number) is refused' 1 \
 	"pea-classify: $U/signed.json: the manifest's signature is not key $(jget www/spam.json signed_by)'s, or the manifest was changed since: refused (--no-stale: the cached model is not used)" \
 	$SV --no-stale < in.pea
 srelease C.model
+python3 -c 'import json; m = json.load(open("www/signed.json")); m["manifest_signature"] = "not base64!"; json.dump(m, open("www/garbled.json", "w"))'
+t_err 'a signed manifest whose signature is not base64 is refused' 1 \
+	"pea-classify: $U/garbled.json: not a pea manifest: a bad \"manifest_signature\", \"name\" or \"release\"" \
+	pea classify -m "$U/garbled.json" --verify k.pub --cache-dir cg < in.pea
 cp www/signed.json www/renamed.json
 t_err 'a signed manifest served under another name is refused' 1 \
 	"pea-classify: $U/renamed.json: the manifest is signed for 'signed', not for this URL: refused" \
