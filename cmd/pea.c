@@ -132,8 +132,8 @@ int main(int argc, char **argv)
 	if (!is_exe(path))
 		die_usage("'%s' is not a pea command (see 'pea' for the list)", c);
 	argv[1] = path;
-	/* see cli.c: waiting OpenMP threads sleep rather than spin */
-	setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+	/* see cli.c: waiting threads sleep rather than spin */
+	cli_thread_env();
 	execv(path, argv + 1);
 	die_errno("cannot run %s", path);
 }

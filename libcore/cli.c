@@ -144,18 +144,25 @@ static void act(const struct cli_cmd *cmd, const struct cli_opt *o, const char *
 	set_value(o, v);
 }
 
-/* pea programs run several to a pipeline, often more threads than cores:
- * OpenMP threads that spin while they wait steal the cores the other stages
- * need (a loaded 2-core pipeline ran 3x slower).  libgomp reads its wait
- * policy from the environment before main, so when the user has not chosen
- * one we set it and start again, once. */
-static void omp_passive(char **argv)
+/* pea programs run several to a pipeline, often more threads than cores,
+ * and two libraries start threads that spin while they wait, stealing the
+ * cores the other stages and our own OpenMP threads need:
+ * - libgomp's idle team threads (a loaded 2-core pipeline ran 3x slower);
+ * - OpenBLAS's pool, one thread per core, which spins on sched_yield for
+ *   2^28 cycles (about 0.1 s) after it starts although pea never hands it
+ *   work (dense.c keeps each BLAS call on its caller's thread): it took a
+ *   core from every short run, a 2-thread kNN fit ran at the speed of one.
+ * Both read the environment before main, so what the user has not chosen
+ * is set, and the program starts again, once.  Returns whether anything
+ * was set. */
+int cli_thread_env(void)
 {
-	if (getenv("OMP_WAIT_POLICY"))
-		return;
-	setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-	execv("/proc/self/exe", argv);
-	/* no /proc: carry on with the default policy */
+	int set = 0;
+	if (!getenv("OMP_WAIT_POLICY"))
+		set = !setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+	if (!getenv("OPENBLAS_NUM_THREADS"))
+		set |= !setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	return set;
 }
 
 void cli_parse(const struct cli_cmd *cmd, int argc, char **argv, char ***args, int *nargs)
@@ -165,7 +172,8 @@ void cli_parse(const struct cli_cmd *cmd, int argc, char **argv, char ***args, i
 	err_init(prog);
 	/* a closed pipe is handled where we write (EPIPE ends quietly) */
 	signal(SIGPIPE, SIG_IGN);
-	omp_passive(argv);
+	if (cli_thread_env())
+		execv("/proc/self/exe", argv); /* no /proc: carry on as we are */
 
 	char **pos = xcalloc((size_t)argc + 1, sizeof *pos);
 	int np = 0, only_args = 0;

@@ -60,6 +60,9 @@ struct cli_cmd {
 /* Parse argv.  Positional arguments are gathered into *args (NULL-ended,
  * owned by the caller, free() it) and their number into *nargs. */
 void cli_parse(const struct cli_cmd *cmd, int argc, char **argv, char ***args, int *nargs);
+/* set what the OpenMP and OpenBLAS thread pools read at start-up, where
+ * the user has not (see cli.c); nonzero when something was set */
+int cli_thread_env(void);
 /* Print --help to stdout. */
 void cli_help(const struct cli_cmd *cmd);
 const char *pea_version(void);
