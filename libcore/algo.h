@@ -99,6 +99,11 @@ struct fit {
 	uint64_t seed;
 	int nlabels, multilabel, dense;
 	uint32_t dim;
+	/* the training set's feature k is the model's feature feat[k], k <
+	 * nfeat (learn.c numbers them so for algorithms with .compact); NULL:
+	 * the model's numbers, nfeat == dim */
+	const uint32_t *feat;
+	uint32_t nfeat;
 	const double *cw; /* per label weight (--balanced), or NULL */
 	char err[512];	  /* begin() returns NULL with the reason here */
 };
@@ -106,6 +111,10 @@ struct fit {
 struct algo {
 	const char *name, *summary;
 	int epochs; /* default number of passes */
+	/* a state of a row per feature, over and over: train on the features
+	 * the data has, numbered 0..nfeat (struct fit), when there is no warm
+	 * start and the data is sparse */
+	int compact;
 	void *(*begin)(struct fit *f);
 	int (*epoch)(void *st, const struct fit *f, int e, double *loss);
 	void (*snapshot)(void *st, const struct fit *f, struct amodel *m);

@@ -38,7 +38,7 @@ struct mixcell {
 
 struct lr {
 	const struct fit *f;
-	uint32_t dim, ncol, S; /* S: floats a cell, 2 or 3 (FTRL) */
+	uint32_t dim, ncol, S; /* dim: rows of features (f->nfeat); S: floats a cell, 2 or 3 (FTRL) */
 	int K, softmax, ftrl;
 	float *p;
 	double lr, l1, l2;
@@ -48,7 +48,7 @@ struct lr {
 	size_t *order;
 	uint32_t *perm, pcap;
 	double *loss; /* per column, for the ordered sum */
-	uint32_t *mixrow; /* several ranks: the rows lr_sync mixes */
+	uint32_t *mixrow; /* several ranks: the rows lr_sync mixes (NULL: all) */
 	size_t nmix;
 	double *share;
 	struct mixcell *mixbuf;
@@ -87,7 +87,7 @@ static void *lr_begin(struct fit *f)
 		free(s);
 		return NULL;
 	}
-	s->dim = f->dim;
+	s->dim = f->nfeat;
 	s->K = f->nlabels;
 	s->ncol = lin_ncol(f->nlabels, f->multilabel);
 	s->softmax = !f->multilabel && s->ncol > 1;
@@ -333,6 +333,9 @@ struct mix {
 	const double *share; /* each rank's share of the records */
 };
 
+/* A cell without FTRL is a mixcell as it lies in the table */
+_Static_assert(sizeof(struct mixcell) == 2 * sizeof(float), "a mixcell is two floats");
+
 /* the ranks' copies of cells combined, in rank order, in double as the
  * products of two floats are exact there */
 static void mix_cells(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
@@ -359,11 +362,17 @@ static void lr_sync(void *st, const struct fit *f)
 {
 	struct lr *s = st;
 	int R = dist_size();
-	if (!s->mixrow) {
-		/* once: the rows to mix (the bias row last), each rank's share */
-		s->nmix = dist_features(f->train, s->dim, f->threads, &s->mixrow);
-		s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
-		s->mixrow[s->nmix++] = s->dim;
+	if (!s->share) {
+		/* once: each rank's share of the records, and the rows to mix:
+		 * numbered by learn.c, the table is the rows some rank has;
+		 * otherwise those rows of it (the bias row last) */
+		if (!f->feat) {
+			s->nmix = dist_features(f->train, s->dim, &s->mixrow);
+			s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
+			s->mixrow[s->nmix++] = s->dim;
+		} else {
+			s->nmix = (size_t)s->dim + 1;
+		}
 		s->share = xcalloc((size_t)R, sizeof *s->share);
 		s->share[dist_rank()] = (double)ds_nrec(f->train);
 		dist_sum_f64(s->share, (size_t)R);
@@ -377,18 +386,24 @@ static void lr_sync(void *st, const struct fit *f)
 	uint32_t xi = s->ftrl ? 2 : 0, nc = s->ncol, S = s->S;
 	struct mix m = {s->ftrl || s->sched == S_ADAGRAD, R, s->share};
 	size_t n = xmul(s->nmix, nc), row = (size_t)nc * S;
+	if (!s->mixrow && !s->ftrl) {
+		/* every row, each cell a mixcell already: mixed where it lies (a
+		 * global rate leaves the squared gradients 0, and 0 they stay) */
+		dist_combine(s->p, n, sizeof(struct mixcell), mix_cells, &m);
+		return;
+	}
 	if (!s->mixbuf)
 		s->mixbuf = xmalloc(n * sizeof *s->mixbuf);
 	struct mixcell *v = s->mixbuf;
 	const uint32_t *rows = s->mixrow;
 	for (size_t i = 0; i < s->nmix; i++) {
-		const float *q = s->p + rows[i] * row;
+		const float *q = s->p + (rows ? rows[i] : i) * row;
 		for (uint32_t c = 0; c < nc; c++, q += S)
 			v[i * nc + c] = (struct mixcell){q[xi], q[1]};
 	}
 	dist_combine(v, n, sizeof *v, mix_cells, &m);
 	for (size_t i = 0; i < s->nmix; i++) {
-		float *q = s->p + rows[i] * row;
+		float *q = s->p + (rows ? rows[i] : i) * row;
 		for (uint32_t c = 0; c < nc; c++, q += S) {
 			q[xi] = v[i * nc + c].x;
 			if (m.byg)
@@ -402,15 +417,17 @@ static void lr_sync(void *st, const struct fit *f)
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 {
 	struct lr *s = st;
-	(void)f;
 	struct linear *l = xcalloc(1, sizeof *l);
-	lin_alloc(l, s->dim, s->ncol);
-	/* w then b, as the cells are laid out; FTRL weights of untouched
-	 * coordinates were never materialized */
-	size_t ncell = ((size_t)s->dim + 1) * s->ncol;
-	for (size_t k = 0; k < ncell; k++) {
-		const float *q = s->p + k * s->S;
-		l->own[k] = s->ftrl ? ftrl_w(s, q[2], q[1]) : q[0];
+	lin_alloc(l, f->dim, s->ncol);
+	/* w then b, as the cells are laid out (the rows of features learn.c
+	 * numbered go to the model's, the others stay 0); FTRL weights of
+	 * untouched coordinates were never materialized */
+	for (uint32_t j = 0; j <= s->dim; j++) {
+		uint32_t to = j == s->dim ? f->dim : f->feat ? f->feat[j] : j;
+		float *w = l->own + (size_t)to * s->ncol;
+		const float *q = s->p + (size_t)j * s->ncol * s->S;
+		for (uint32_t c = 0; c < s->ncol; c++, q += s->S)
+			w[c] = s->ftrl ? ftrl_w(s, q[2], q[1]) : q[0];
 	}
 	m->st = l;
 }
@@ -441,6 +458,7 @@ const struct algo algo_logreg = {
 	.name = "logreg",
 	.summary = "logistic regression (binary, softmax, multi-label) by SGD: AdaGrad or FTRL-proximal",
 	.epochs = 10,
+	.compact = 1,
 	.begin = lr_begin,
 	.epoch = lr_epoch,
 	.snapshot = lr_snapshot,

@@ -43,11 +43,11 @@ struct svm {
 	const struct fit *f;
 	struct ds_csr X;
 	double *qd; /* x.x + 1 */
-	uint32_t dim, ncol;
+	uint32_t dim, ncol; /* dim: rows of features (f->nfeat) */
 	int sq;
 	double cost, tol;
 	double sigma; /* several ranks: CoCoA+'s sigma' (1 on one process) */
-	uint32_t *mixrow; /* several ranks: the rows svm_sync sums */
+	uint32_t *mixrow; /* several ranks: the rows svm_sync sums (NULL: all) */
 	size_t nmix;
 	struct prob *p;
 };
@@ -72,7 +72,7 @@ static void *svm_begin(struct fit *f)
 	s->sq = !strcmp(loss, "squared-hinge");
 	s->cost = cost;
 	s->tol = tol;
-	s->dim = f->dim;
+	s->dim = f->nfeat;
 	s->ncol = lin_ncol(f->nlabels, f->multilabel);
 	s->sigma = dist_size();
 	ds_to_csr(f->train, f->threads, &s->X);
@@ -253,11 +253,16 @@ static int svm_epoch(void *st, const struct fit *f, int e, double *loss)
 static void svm_sync(void *st, const struct fit *f)
 {
 	struct svm *s = st;
-	if (!s->mixrow) {
-		/* once: the rows a rank's moves can change (the bias last) */
-		s->nmix = dist_features(f->train, s->dim, f->threads, &s->mixrow);
-		s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
-		s->mixrow[s->nmix++] = s->dim;
+	if (!s->nmix) {
+		/* once: the rows a rank's moves can change (the bias last);
+		 * numbered by learn.c, w holds only those */
+		if (!f->feat) {
+			s->nmix = dist_features(f->train, s->dim, &s->mixrow);
+			s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
+			s->mixrow[s->nmix++] = s->dim;
+		} else {
+			s->nmix = (size_t)s->dim + 1;
+		}
 	}
 	size_t M = s->nmix;
 	/* every problem's moves in one sum */
@@ -266,7 +271,7 @@ static void svm_sync(void *st, const struct fit *f)
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		const struct prob *p = &s->p[c];
 		for (size_t i = 0; i < M; i++) {
-			uint32_t j = s->mixrow[i];
+			size_t j = s->mixrow ? s->mixrow[i] : i;
 			d[c * M + i] = (p->w[j] - p->w0[j]) / s->sigma;
 		}
 	}
@@ -274,7 +279,7 @@ static void svm_sync(void *st, const struct fit *f)
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		struct prob *p = &s->p[c];
 		for (size_t i = 0; i < M; i++) {
-			uint32_t j = s->mixrow[i];
+			size_t j = s->mixrow ? s->mixrow[i] : i;
 			p->w[j] = p->w0[j] = p->w0[j] + d[c * M + i];
 		}
 		open[c] = !p->done;
@@ -297,14 +302,14 @@ static void svm_sync(void *st, const struct fit *f)
 static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
 {
 	struct svm *s = st;
-	(void)f;
 	struct linear *l = xcalloc(1, sizeof *l);
-	lin_alloc(l, s->dim, s->ncol);
-	float *b = l->own + (size_t)s->dim * s->ncol;
+	lin_alloc(l, f->dim, s->ncol);
+	/* the rows of features learn.c numbered go to the model's, the
+	 * others stay 0 */
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		for (uint32_t j = 0; j < s->dim; j++)
-			l->own[(size_t)j * s->ncol + c] = (float)s->p[c].w[j];
-		b[c] = (float)s->p[c].w[s->dim];
+			l->own[(size_t)(f->feat ? f->feat[j] : j) * s->ncol + c] = (float)s->p[c].w[j];
+		l->own[(size_t)f->dim * s->ncol + c] = (float)s->p[c].w[s->dim];
 	}
 	m->st = l;
 }
@@ -341,6 +346,7 @@ const struct algo algo_svm = {
 	.name = "svm",
 	.summary = "linear SVM (hinge or squared hinge) by dual coordinate descent, as LIBLINEAR",
 	.epochs = 1000,
+	.compact = 1,
 	.begin = svm_begin,
 	.epoch = svm_epoch,
 	.snapshot = svm_snapshot,

@@ -62,6 +62,8 @@ struct dataset {
 	uint32_t rawn;
 	uint64_t rawnnz;
 	size_t rawdec;	/* its decoded size */
+	uint32_t *feat; /* ds_compact: feature k is feat[k] (nfeat of them) */
+	uint32_t nfeat;
 };
 
 static struct dataset *ds_alloc(struct ds_shared *sh)
@@ -83,6 +85,7 @@ static void part_free(struct dataset *ds)
 	free(ds->yoff);
 	free(ds->yid);
 	free(ds->w);
+	free(ds->feat);
 	buf_release(&ds->raw);
 	free(ds);
 }
@@ -171,6 +174,34 @@ struct load {
 	int nq;
 	uint64_t seen;
 };
+
+/* Reading the compact form: a record's head (its count of features n and
+ * of table values k) and its size in bytes, and one gap between features. */
+static inline size_t get_head(const uint8_t *p, const uint8_t *end, uint32_t *n, uint32_t *k)
+{
+	uint64_t n64 = 0;
+	size_t h = vi_get(p, end, &n64, 5);
+	*n = (uint32_t)n64;
+	*k = p[h];
+	return h + 1 + 4 * (size_t)*k;
+}
+
+static inline uint32_t get_gap(const uint8_t **p)
+{
+	uint32_t d = le16(*p);
+	*p += 2;
+	if (PEA_UNLIKELY(d == 0xffff)) {
+		d = le32(*p);
+		*p += 4;
+	}
+	return d;
+}
+
+/* the bytes of a record's values after its gaps: codes or floats */
+static inline size_t values_len(uint32_t n, uint32_t k)
+{
+	return k ? n : 4 * (size_t)n;
+}
 
 /* A sparse vector in the compact form (see the top of the file). */
 static void put_sparse(struct buf *b, const uint32_t *idx, const float *val, uint32_t n)
@@ -683,22 +714,14 @@ uint32_t ds_decode(struct ds_cursor *c, const struct dataset *ds, size_t b)
 	const uint8_t *p = bl->z, *end = bl->z + bl->zlen;
 	uint32_t *w = c->w;
 	for (uint32_t i = 0; i < bl->nrec; i++) {
-		uint64_t n64 = 0;
-		p += vi_get(p, end, &n64, 5);
-		uint32_t n = (uint32_t)n64, k = *p++;
-		const uint8_t *tab = p;
-		p += 4 * (size_t)k;
+		uint32_t n, k;
+		p += get_head(p, end, &n, &k);
+		const uint8_t *tab = p - 4 * (size_t)k;
 		c->off[i] = (uint32_t)(w - c->w);
 		*w++ = n;
 		uint32_t prev = 0;
 		for (uint32_t j = 0; j < n; j++) {
-			uint32_t d = le16(p);
-			p += 2;
-			if (PEA_UNLIKELY(d == 0xffff)) {
-				d = le32(p);
-				p += 4;
-			}
-			prev += d;
+			prev += get_gap(&p);
 			w[j] = prev;
 		}
 		w += n;
@@ -752,27 +775,7 @@ void ds_visit(const struct dataset *ds, const size_t *order, size_t n, int threa
 	free(cnt);
 }
 
-struct mark {
-	uint32_t dim;
-	uint64_t *bits;
-};
-
-static void mark_block(void *ctx, const struct ds_cursor *c, uint64_t first, uint32_t n)
-{
-	struct mark *m = ctx;
-	(void)first;
-	for (uint32_t i = 0; i < n; i++) {
-		struct ds_x x;
-		ds_cursor_x(c, i, &x);
-		for (uint32_t k = 0; k < x.n; k++) {
-			uint32_t j = x.idx ? x.idx[k] : k;
-			if (j < m->dim)
-				m->bits[j / 64] |= (uint64_t)1 << (j % 64);
-		}
-	}
-}
-
-void ds_features(const struct dataset *ds, uint32_t dim, int threads, uint64_t *bits)
+void ds_features(const struct dataset *ds, uint32_t dim, uint64_t *bits)
 {
 	if (ds_dense(ds)) {
 		uint32_t n = ds_dim(ds) < dim ? ds_dim(ds) : dim;
@@ -780,8 +783,114 @@ void ds_features(const struct dataset *ds, uint32_t dim, int threads, uint64_t *
 			bits[j / 64] |= (uint64_t)1 << (j % 64);
 		return;
 	}
-	struct mark m = {dim, bits};
-	ds_visit(ds, NULL, 0, threads, mark_block, &m);
+	/* the gaps are all it takes: the values are skipped, not decoded */
+	for (size_t b = 0; b < ds->nb; b++) {
+		const struct block *bl = &ds->b[b];
+		const uint8_t *p = bl->z, *end = bl->z + bl->zlen;
+		for (uint32_t i = 0; i < bl->nrec; i++) {
+			uint32_t n, k, j = 0;
+			p += get_head(p, end, &n, &k);
+			for (uint32_t t = 0; t < n; t++) {
+				j += get_gap(&p);
+				if (j < dim)
+					bits[j / 64] |= (uint64_t)1 << (j % 64);
+			}
+			p += values_len(n, k);
+		}
+	}
+}
+
+/* One block's compact records with feature j renumbered to[j] (none
+ * above top; UINT32_MAX: not listed), written to out: only the gaps
+ * change.  The numbering is monotone, so the order of features within a
+ * record stays as it is; when it closes gaps (ds_compact) no gap grows and
+ * out may be the block itself (the writer never passes the reader), else
+ * out needs 3 times the block (a gap of 2 bytes may take 6).  Returns the
+ * length written. */
+static size_t renumber_block(const struct block *bl, const uint32_t *to, uint32_t top, uint8_t *out)
+{
+	const uint8_t *p = bl->z, *end = bl->z + bl->zlen;
+	uint8_t *o = out;
+	for (uint32_t i = 0; i < bl->nrec; i++) {
+		uint32_t n, k;
+		/* the head and the table of values: as they are */
+		size_t h = get_head(p, end, &n, &k), v = values_len(n, k);
+		memmove(o, p, h);
+		p += h;
+		o += h;
+		uint32_t prev = 0, nprev = 0;
+		for (uint32_t j = 0; j < n; j++) {
+			prev += get_gap(&p);
+			uint32_t now = prev <= top ? to[prev] : UINT32_MAX, d = now - nprev;
+			if (now == UINT32_MAX)
+				die("internal error: a feature of the training set is not in its list");
+			nprev = now;
+			if (d < 0xffff) {
+				put_le16(o, (uint16_t)d);
+				o += 2;
+			} else {
+				put_le16(o, 0xffff);
+				put_le32(o + 2, d);
+				o += 6;
+			}
+		}
+		/* the values (codes into the table, or floats): as they are */
+		memmove(o, p, v);
+		p += v;
+		o += v;
+	}
+	if (p != end)
+		die("internal error: a training set block does not decode");
+	return (size_t)(o - out);
+}
+
+/* closes: the numbering closes gaps (renumbered in place) */
+static void renumber(struct dataset *ds, const uint32_t *to, uint32_t top, int closes, int threads)
+{
+	size_t zbytes = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : 1) reduction(+ : zbytes)
+	for (size_t b = 0; b < ds->nb; b++) {
+		struct block *bl = &ds->b[b];
+		uint8_t *out = closes ? bl->z : xmalloc(xmul(bl->zlen ? bl->zlen : 1, 3));
+		bl->zlen = renumber_block(bl, to, top, out);
+		if (!closes)
+			free(bl->z);
+		bl->z = xrealloc(out, bl->zlen ? bl->zlen : 1);
+		zbytes += bl->zlen;
+	}
+	ds->zbytes = zbytes;
+}
+
+void ds_compact(struct dataset *ds, const uint32_t *ids, size_t n, int threads)
+{
+	if (ds_dense(ds) || ds->feat)
+		die("internal error: only a sparse training set in its own numbering is compacted");
+	uint32_t top = n ? ids[n - 1] : 0;
+	uint32_t *at = xmalloc(((size_t)top + 1) * sizeof *at);
+	memset(at, 0xff, ((size_t)top + 1) * sizeof *at);
+	for (size_t k = 0; k < n; k++)
+		at[ids[k]] = (uint32_t)k;
+	renumber(ds, at, top, 1, threads);
+	free(at);
+	ds->feat = xmalloc((n ? n : 1) * sizeof *ds->feat);
+	memcpy(ds->feat, ids, n * sizeof *ids);
+	ds->nfeat = (uint32_t)n;
+}
+
+const uint32_t *ds_numbering(const struct dataset *ds, uint32_t *n)
+{
+	*n = ds->nfeat;
+	return ds->feat;
+}
+
+void ds_expand(struct dataset *ds, int threads)
+{
+	if (!ds->feat)
+		return;
+	renumber(ds, ds->feat, ds->nfeat ? ds->nfeat - 1 : 0, 0, threads);
+	free(ds->feat);
+	ds->feat = NULL;
+	ds->nfeat = 0;
 }
 
 void ds_to_csr(const struct dataset *ds, int threads, struct ds_csr *m)

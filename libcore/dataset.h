@@ -93,7 +93,20 @@ void ds_visit(const struct dataset *ds, const size_t *order, size_t n, int threa
 
 /* Set in bits (dim bits, zeroed by the caller) the features below dim that
  * some record has; dense: every one. */
-void ds_features(const struct dataset *ds, uint32_t dim, int threads, uint64_t *bits);
+void ds_features(const struct dataset *ds, uint32_t dim, uint64_t *bits);
+
+/* Number the features of a sparse set by their place in ids (n sorted
+ * feature numbers that hold every feature of ds; ds_features gives them):
+ * feature ids[k] becomes k.  Learners whose state is a row per feature
+ * then keep only the rows the data has, side by side, which on hashed
+ * text is a small part of the cache the whole table would take.  The
+ * order of features within a record is unchanged (the numbering is
+ * monotone), and so is every result computed from the values.  The set
+ * remembers the numbering (ds_numbering: NULL when it has its own), and
+ * ds_expand brings its own numbers back. */
+void ds_compact(struct dataset *ds, const uint32_t *ids, size_t n, int threads);
+const uint32_t *ds_numbering(const struct dataset *ds, uint32_t *n);
+void ds_expand(struct dataset *ds, int threads);
 
 /* The whole set decoded: row r is idx[off[r]..off[r+1]) / val[...]
  * (dense: idx NULL, off[r] = r * dim).  Blocks are decoded in parallel. */

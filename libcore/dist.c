@@ -197,6 +197,12 @@ static void allreduce_u64(uint64_t *v, size_t n, MPI_Op op)
 	d_sec += MPI_Wtime() - t0;
 }
 
+void dist_barrier(void)
+{
+	if (d_size > 1)
+		check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
 void dist_sum_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_SUM); }
 void dist_max_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_MAX); }
 void dist_or_u64(uint64_t *v, size_t n) { allreduce_u64(v, n, MPI_BOR); }
@@ -356,6 +362,7 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 	fn(ctx, v, &own, 1, 0, n);
 }
 
+void dist_barrier(void) {}
 void dist_sum_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 void dist_max_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
 void dist_or_u64(uint64_t *v, size_t n) { (void)v, (void)n; }
@@ -424,11 +431,11 @@ void dist_sum_f64(double *v, size_t n)
 		dist_combine(v, n, sizeof *v, add_f64, NULL);
 }
 
-size_t dist_features(const struct dataset *ds, uint32_t dim, int threads, uint32_t **ids)
+size_t dist_features(const struct dataset *ds, uint32_t dim, uint32_t **ids)
 {
 	size_t nw = ((size_t)dim + 63) / 64, n = 0;
 	uint64_t *bits = xcalloc(nw ? nw : 1, sizeof *bits);
-	ds_features(ds, dim, threads, bits);
+	ds_features(ds, dim, bits);
 	dist_or_u64(bits, nw);
 	for (size_t w = 0; w < nw; w++)
 		n += (size_t)__builtin_popcountll(bits[w]);

@@ -55,6 +55,8 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
  * added in rank order, for i in [lo, hi); out may be one of the parts. */
 void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi);
 
+/* Wait until every rank has come here. */
+void dist_barrier(void);
 /* Element-wise sums over the ranks, in place, the result on every rank. */
 void dist_sum_f64(double *v, size_t n);
 /* exact: integers */
@@ -90,7 +92,7 @@ void dist_share_rows(float *X, int k, const uint32_t *cut);
  * only, so after an epoch the ranks' linear models can differ there and
  * nowhere else: a mix needs only these.  Returns the count, *ids
  * allocated. */
-size_t dist_features(const struct dataset *ds, uint32_t dim, int threads, uint32_t **ids);
+size_t dist_features(const struct dataset *ds, uint32_t dim, uint32_t **ids);
 
 /* Make the ranks' datasets one: the label tables become the sorted union
  * of every rank's labels, and every rank must agree on dense or sparse

@@ -330,6 +330,21 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 			cw[c] = cw[c] > 0 ? (double)n / (f.nlabels * cw[c]) : 1;
 		f.cw = cw;
 	}
+	/* the rows of the features some rank's data has, and only those,
+	 * numbered alike on every rank (dist_features): on hashed text about
+	 * half of the table, in half its cache.  A set trained on before may
+	 * be numbered so already, or must have its own numbers back. */
+	if (!(a->compact && !f.dense && !init))
+		ds_expand(train, f.threads);
+	else if (!ds_numbering(train, &f.nfeat)) {
+		uint32_t *ids;
+		size_t n = dist_features(train, f.dim, &ids);
+		ds_compact(train, ids, n, f.threads);
+		free(ids);
+	}
+	f.feat = ds_numbering(train, &f.nfeat);
+	if (!f.feat)
+		f.nfeat = f.dim;
 	void *st = a->begin(&f);
 	if (!st) {
 		err_set(e, "%s", f.err);
