@@ -398,6 +398,9 @@ int main(int argc, char **argv)
 	pea_in *in = in_open(args, nargs, &io);
 	ds_load(in, &dso, &train, &valid);
 	in_close(in);
+	/* a rank that has read its part sooner waits for the others in the
+	 * reading time, not in the training's */
+	dist_barrier();
 	double t1 = now_sec();
 	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, !talk, (uint64_t)seed, holdout, checkpoint};
 	struct pea_err e;
