@@ -250,6 +250,24 @@ static int svm_epoch(void *st, const struct fit *f, int e, double *loss)
  * solved when every rank finds it solved.  Moves touch only the features
  * of a rank's records: only the rows of features some rank has are summed
  * (dist_features). */
+struct moves {
+	const double *w0;
+	double sigma;
+};
+
+/* w0 + the ranks' moves (w - w0) / sigma', added in rank order */
+static void add_moves(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	const struct moves *m = ctx;
+	double *o = out;
+	for (size_t i = 0; i < n; i++) {
+		double w0 = m->w0[first + i], d = 0;
+		for (int b = 0; b < R; b++)
+			d += (((const double *)part[b])[i] - w0) / m->sigma;
+		o[i] = w0 + d;
+	}
+}
+
 static void svm_sync(void *st, const struct fit *f)
 {
 	struct svm *s = st;
@@ -265,24 +283,34 @@ static void svm_sync(void *st, const struct fit *f)
 		}
 	}
 	size_t M = s->nmix;
-	/* every problem's moves in one sum */
-	double *d = xmalloc(xmul(M, s->ncol) * sizeof *d);
 	uint64_t *open = xcalloc(s->ncol, sizeof *open);
-	for (uint32_t c = 0; c < s->ncol; c++) {
-		const struct prob *p = &s->p[c];
-		for (size_t i = 0; i < M; i++) {
-			size_t j = s->mixrow ? s->mixrow[i] : i;
-			d[c * M + i] = (p->w[j] - p->w0[j]) / s->sigma;
+	if (!s->mixrow) {
+		/* every row: each problem's w combined where it lies */
+		for (uint32_t c = 0; c < s->ncol; c++) {
+			struct prob *p = &s->p[c];
+			struct moves m = {p->w0, s->sigma};
+			dist_combine(p->w, M, sizeof *p->w, add_moves, &m);
+			memcpy(p->w0, p->w, M * sizeof *p->w0);
+			open[c] = !p->done;
 		}
-	}
-	dist_sum_f64(d, M * s->ncol);
-	for (uint32_t c = 0; c < s->ncol; c++) {
-		struct prob *p = &s->p[c];
-		for (size_t i = 0; i < M; i++) {
-			size_t j = s->mixrow ? s->mixrow[i] : i;
-			p->w[j] = p->w0[j] = p->w0[j] + d[c * M + i];
+	} else {
+		/* every problem's moves in one sum */
+		double *d = xmalloc(xmul(M, s->ncol) * sizeof *d);
+		for (uint32_t c = 0; c < s->ncol; c++) {
+			const struct prob *p = &s->p[c];
+			for (size_t i = 0; i < M; i++)
+				d[c * M + i] = (p->w[s->mixrow[i]] - p->w0[s->mixrow[i]]) / s->sigma;
 		}
-		open[c] = !p->done;
+		dist_sum_f64(d, M * s->ncol);
+		for (uint32_t c = 0; c < s->ncol; c++) {
+			struct prob *p = &s->p[c];
+			for (size_t i = 0; i < M; i++) {
+				size_t j = s->mixrow[i];
+				p->w[j] = p->w0[j] = p->w0[j] + d[c * M + i];
+			}
+			open[c] = !p->done;
+		}
+		free(d);
 	}
 	dist_sum_u64(open, s->ncol);
 	for (uint32_t c = 0; c < s->ncol; c++) {
@@ -296,7 +324,6 @@ static void svm_sync(void *st, const struct fit *f)
 		}
 	}
 	free(open);
-	free(d);
 }
 
 static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
