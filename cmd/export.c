@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 		{0, "svmlight", CLI_FLAG, &svm, NULL, "svmlight/libsvm: LABEL INDEX:VALUE ..."},
 		{0, "labels", CLI_STR, &labels, "A,B,...", "svmlight: write label A as 0, B as 1, ..."},
 		{0, "zero-based", CLI_FLAG, &c.eo.zero_based, NULL, "svmlight: indices from 0, not 1"},
-		{0, "text-field", CLI_STR, &c.eo.text_field, "NAME", "fastText: field of the text (default text)"},
+		CLI_OPT_FIELD(&c.eo.text_field, "fastText: field of the text (default text)"),
 		CLI_OPT_OUTPUT(&oo.path),
 		CLI_OPT_THREADS(&threads),
 		CLI_OPT_QUIET(&quiet),

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 		{0, "type", CLI_LIST, &io.types, "NAME=TYPE", "store field NAME as TYPE (repeatable)"},
 		{0, "strings", CLI_FLAG, &io.csv_strings, NULL, "CSV/TSV: keep every value a string"},
 		{0, "columns", CLI_STR, &io.columns, "A,B,...", "CSV/TSV: there is no header line; these name the columns"},
-		{0, "text-field", CLI_STR, &io.text_field, "NAME", "field of the text (default text)"},
+		CLI_OPT_FIELD(&io.text_field, "field of the text of plain text and fastText lines (default text)"),
 		{0, "zero-based", CLI_FLAG, &io.zero_based, NULL, "svmlight: feature indices start at 0"},
 		{0, "repair-utf8", CLI_FLAG, &io.repair_utf8, NULL,
 		 "text: replace invalid UTF-8 by U+FFFD (counted) instead of failing"},

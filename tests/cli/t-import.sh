@@ -23,6 +23,15 @@ t 'fastText in and out' '
 	pea import --fasttext ft.txt | pea export --fasttext > back.txt
 	cmp ft.txt back.txt
 '
+t '-f names the text field of plain text and fastText, in and out' '
+	printf "__label__spam buy now\n" > ft.txt
+	pea import --fasttext -f body ft.txt | pea cat --json > b.jsonl
+	grep -q "\"body\":\"buy now\"" b.jsonl
+	! grep -q "\"text\"" b.jsonl
+	pea import --fasttext --field body ft.txt | pea export --fasttext -f body > back.txt
+	cmp ft.txt back.txt
+	printf "one\n" | pea import --text -f line | pea cat --json | grep -qx "{\"line\":\"one\"}"
+'
 t 'svmlight in and out' '
 	printf "1 1:0.5 7:2\n0 3:1\n" > s.svm
 	pea import --svmlight s.svm | pea export --svmlight > back.svm
