@@ -135,7 +135,7 @@ static enum src classify(const char *path)
 static void one_image(struct ctx *c, pea_wr *w, const char *path, const char *label, struct buf *data)
 {
 	struct pea_err e;
-	if (read_file_max(path, c->io.max_bytes, data, &e) || img_decode(c->im, data->p, data->len, &c->io, &e)) {
+	if (read_file_max(path, c->io.max_bytes, "--max-bytes", data, &e) || img_decode(c->im, data->p, data->len, &c->io, &e)) {
 		if (!c->skip_bad)
 			die("%s: %s", path, e.msg);
 		skip(c, path, e.msg);

@@ -28,7 +28,7 @@ static int64_t last_release(const char *path)
 	struct pea_err e;
 	if (access(path, F_OK) && errno == ENOENT)
 		return 0;
-	if (read_file_max(path, MSRC_MANIFEST_MAX, &b, &e))
+	if (read_file_max(path, MSRC_MANIFEST_MAX, NULL, &b, &e))
 		die("%s: %s", path, e.msg);
 	json_tokener *tok = json_tokener_new();
 	json_object *o = json_tokener_parse_ex(tok, (const char *)b.p, (int)b.len), *v;

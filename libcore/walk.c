@@ -79,8 +79,11 @@ void walk_list_release(struct walk_list *l)
 	l->n = l->cap = 0;
 }
 
-int read_file_max(const char *path, uint64_t max, struct buf *b, struct pea_err *e)
+int read_file_max(const char *path, uint64_t max, const char *opt, struct buf *b, struct pea_err *e)
 {
+	char hint[64] = "";
+	if (opt)
+		snprintf(hint, sizeof hint, " (%s)", opt);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	buf_reset(b);
@@ -96,14 +99,14 @@ int read_file_max(const char *path, uint64_t max, struct buf *b, struct pea_err 
 		return -1;
 	}
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-		err_set(e, "file of %llu bytes exceeds the limit of %llu (--max-bytes)",
-			(unsigned long long)st.st_size, (unsigned long long)max);
+		err_set(e, "file of %llu bytes exceeds the limit of %llu%s", (unsigned long long)st.st_size,
+			(unsigned long long)max, hint);
 		close(fd);
 		return -1;
 	}
 	for (;;) {
 		if (b->len > max) {
-			err_set(e, "file exceeds the limit of %llu bytes (--max-bytes)", (unsigned long long)max);
+			err_set(e, "file exceeds the limit of %llu bytes%s", (unsigned long long)max, hint);
 			close(fd);
 			return -1;
 		}

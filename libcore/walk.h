@@ -27,7 +27,8 @@ int walk_dir(const char *root, struct walk_list *out, struct pea_err *e);
 void walk_list_release(struct walk_list *l);
 
 /* Read a whole file of at most max bytes into b (reset first).  -1 with the
- * reason in e (strerror, or the size over the limit), naming nothing. */
-int read_file_max(const char *path, uint64_t max, struct buf *b, struct pea_err *e);
+ * reason in e (strerror, or the size over the limit, with the option that
+ * sets it when opt is not NULL), naming nothing. */
+int read_file_max(const char *path, uint64_t max, const char *opt, struct buf *b, struct pea_err *e);
 
 #endif

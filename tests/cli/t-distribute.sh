@@ -288,6 +288,10 @@ python3 -c 'import json; json.dump({"release": 7, "labels": ["x" * 100] * 1000},
 t 'pea publish numbers on from a large manifest (100 KB of labels)' '
 	pea publish --name big A.model www > /dev/null
 	test "$(jget www/big.json release)" = 8'
+head -c 1048577 /dev/zero > www/huge.json
+t_err 'pea publish refuses a manifest larger than clients read, naming no option' 1 \
+	"pea-publish: www/huge.json: file of 1048577 bytes exceeds the limit of 1048576" \
+	pea publish --name huge A.model www
 echo "not json" > www/broken.json
 t_err 'pea publish will not renumber over a manifest it cannot read' 1 \
 	"pea-publish: www/broken.json: not a pea manifest (move it away to start the releases of this name again)" \
