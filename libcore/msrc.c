@@ -201,7 +201,9 @@ static const char *jstr(json_object *o, const char *k)
 		       : NULL;
 }
 
-/* 0 when the URL has a record whose model is in the cache */
+/* 0 when the URL has a record whose model is in the cache.  A record whose
+ * model was deleted still gives its pin (the release --verify saw signed),
+ * and nothing else: a rollback stays refused after the cache is pruned. */
 static int rec_load(const char *dir, const char *url, struct rec *r)
 {
 	memset(r, 0, sizeof *r);
@@ -240,8 +242,12 @@ static int rec_load(const char *dir, const char *url, struct rec *r)
 		free(mp);
 	}
 	json_object_put(o);
-	if (!ok)
-		rec_free(r);
+	if (!ok) {
+		struct rec pin = *r;
+		memset(r, 0, sizeof *r);
+		rec_pin(r, pin.pinned, pin.pinned_sha);
+		rec_free(&pin);
+	}
 	return ok ? 0 : -1;
 }
 
@@ -506,7 +512,8 @@ static int check_release(const char *url, json_object *o, const char *sha, int64
 }
 
 /* A manifest (pea publish): revalidate it, and download the model it
- * names unless the cache has it.  0 with fresh filled, or -1. */
+ * names unless the cache has it.  0 with fresh filled, or -1.  old may be
+ * a pin alone (no sha: nothing to revalidate). */
 static int via_manifest(const char *dir, const char *url, const struct rec *old, struct rec *fresh,
 			struct pea_err *e)
 {
@@ -514,7 +521,7 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 	struct http_req q = {.accept = "application/json"};
 	/* under --verify, a release taken without a check (no --verify) is not
 	 * revalidated but read again: a 304 would keep it unchecked */
-	if (old && !(have_key && old->pinned && strcmp(old->sha, old->pinned_sha))) {
+	if (old && old->sha[0] && !(have_key && old->pinned && strcmp(old->sha, old->pinned_sha))) {
 		q.etag = old->etag;
 		q.last_modified = old->lm;
 	}
@@ -527,7 +534,7 @@ static int via_manifest(const char *dir, const char *url, const struct rec *old,
 		err_set(e, "%s", r->error);
 		goto out;
 	}
-	if (r->status == 304 && old) {
+	if (r->status == 304 && old && old->sha[0]) {
 		memcpy(fresh->sha, old->sha, sizeof fresh->sha);
 		fresh->etag = old->etag ? xstrdup(old->etag) : NULL;
 		fresh->lm = old->lm ? xstrdup(old->lm) : NULL;
@@ -620,6 +627,7 @@ int msrc_fetch(const char *spec, char **path, struct pea_err *e)
 		err_set(e, "not a valid http(s) URL");
 		return -1;
 	}
+	/* old: what the URL gave, or (have 0) its pin alone */
 	struct rec old, fresh = {0};
 	int have = rec_load(dir, url, &old) == 0;
 	struct pea_err fe;
@@ -633,7 +641,7 @@ int msrc_fetch(const char *spec, char **path, struct pea_err *e)
 		goto out;
 	}
 	if (path_ends(url, ".json")) {
-		rc = via_manifest(dir, url, have ? &old : NULL, &fresh, &fe);
+		rc = via_manifest(dir, url, have || old.pinned ? &old : NULL, &fresh, &fe);
 	} else {
 		rc = download(dir, url, NULL, 0, have ? &old : NULL, fresh.sha, &fresh, &fe);
 		if (rc == 1) { /* not modified */
@@ -669,8 +677,7 @@ int msrc_fetch(const char *spec, char **path, struct pea_err *e)
 		rc = -1;
 	}
 out:
-	if (have)
-		rec_free(&old);
+	rec_free(&old);
 	rec_free(&fresh);
 	free(url);
 	return rc;
