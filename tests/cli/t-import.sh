@@ -27,7 +27,7 @@ t '-f names the text field of plain text and fastText, in and out' '
 	printf "__label__spam buy now\n" > ft.txt
 	pea import --fasttext -f body ft.txt | pea cat --json > b.jsonl
 	grep -q "\"body\":\"buy now\"" b.jsonl
-	! grep -q "\"text\"" b.jsonl
+	nope grep -q "\"text\"" b.jsonl
 	pea import --fasttext --field body ft.txt | pea export --fasttext -f body > back.txt
 	cmp ft.txt back.txt
 	printf "one\n" | pea import --text -f line | pea cat --json | grep -qx "{\"line\":\"one\"}"
