@@ -326,7 +326,10 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
  * Only the rows of features some rank's records have can differ between
  * the ranks (dist_features; on hashed text about half of the 2^20), and a
  * cell travels as two floats (the mixed value, the squared gradients):
- * a quarter of the bytes of the whole table in doubles, the same bits. */
+ * a quarter of the bytes of the whole table in doubles, the same bits.
+ * Trained on the features learn.c numbered (no warm start), the table is
+ * those rows, and a cell without FTRL is those two floats: it is mixed
+ * where it lies, with nothing to pack. */
 struct mix {
 	int byg;
 	double R;
