@@ -366,16 +366,8 @@ static void lr_sync(void *st, const struct fit *f)
 	struct lr *s = st;
 	int R = dist_size();
 	if (!s->share) {
-		/* once: each rank's share of the records, and the rows to mix:
-		 * numbered by learn.c, the table is the rows some rank has;
-		 * otherwise those rows of it (the bias row last) */
-		if (!f->feat) {
-			s->nmix = dist_features(f->train, s->dim, &s->mixrow);
-			s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
-			s->mixrow[s->nmix++] = s->dim;
-		} else {
-			s->nmix = (size_t)s->dim + 1;
-		}
+		/* once: each rank's share of the records, and the rows to mix */
+		s->nmix = lin_sync_rows(f, s->dim, &s->mixrow);
 		s->share = xcalloc((size_t)R, sizeof *s->share);
 		s->share[dist_rank()] = (double)ds_nrec(f->train);
 		dist_sum_f64(s->share, (size_t)R);

@@ -271,17 +271,8 @@ static void add_moves(void *ctx, void *out, const void *const *part, int R, size
 static void svm_sync(void *st, const struct fit *f)
 {
 	struct svm *s = st;
-	if (!s->nmix) {
-		/* once: the rows a rank's moves can change (the bias last);
-		 * numbered by learn.c, w holds only those */
-		if (!f->feat) {
-			s->nmix = dist_features(f->train, s->dim, &s->mixrow);
-			s->mixrow = xrealloc(s->mixrow, (s->nmix + 1) * sizeof *s->mixrow);
-			s->mixrow[s->nmix++] = s->dim;
-		} else {
-			s->nmix = (size_t)s->dim + 1;
-		}
-	}
+	if (!s->nmix) /* once: the rows a rank's moves can change */
+		s->nmix = lin_sync_rows(f, s->dim, &s->mixrow);
 	size_t M = s->nmix;
 	uint64_t *open = xcalloc(s->ncol, sizeof *open);
 	if (!s->mixrow) {

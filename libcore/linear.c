@@ -2,6 +2,7 @@
  * sparse vectors lose nothing to rounding; weights are float, half the
  * memory and twice the cache. */
 #include "linear.h"
+#include "dist.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -242,4 +243,16 @@ int lin_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct p
 	free(l);
 	free(wt);
 	return 0;
+}
+
+size_t lin_sync_rows(const struct fit *f, uint32_t dim, uint32_t **rows)
+{
+	if (f->feat) {
+		*rows = NULL;
+		return (size_t)dim + 1;
+	}
+	size_t n = dist_features(f->train, dim, rows);
+	*rows = xrealloc(*rows, (n + 1) * sizeof **rows);
+	(*rows)[n++] = dim;
+	return n;
 }

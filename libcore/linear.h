@@ -53,5 +53,10 @@ int lin_algo_load(struct amodel *m, struct json_object *meta, struct pea_err *e)
 void lin_algo_save(const struct amodel *m, struct model_writer *w, struct json_object *meta);
 /* weighted parameter averaging, by records trained on */
 int lin_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
+/* Several ranks: the rows of a state of dim rows (and a bias row, dim)
+ * that the ranks combine, as *rows (the count returned): NULL when learn.c
+ * numbered the features (f->feat), every row being one some rank has;
+ * else those rows (dist_features) and the bias row last. */
+size_t lin_sync_rows(const struct fit *f, uint32_t dim, uint32_t **rows);
 
 #endif
