@@ -31,6 +31,16 @@ _report() { # pass|fail, description
 	fi
 }
 
+# a failure's lines, on standard output for TAP and on standard error as
+# well: meson --print-errorlogs (scripts/test, CI) shows only the latter,
+# and a test that fails once in a fresh machine leaves nothing else behind
+_diag() {
+	local d
+	d=$(sed 's/^/#   /' | head -40)
+	echo "$d"
+	echo "$d" >&2
+}
+
 # t DESCRIPTION SCRIPT: passes when SCRIPT (run by bash -e) exits 0
 t() {
 	# not inside `if`: there, bash would ignore set -e in the subshell too
@@ -39,7 +49,8 @@ t() {
 		_report pass "$1"
 	else
 		_report fail "$1"
-		sed 's/^/#   /' "$TMP/.out" | head -40
+		echo "$1:" >&2
+		_diag < "$TMP/.out"
 	fi
 }
 
@@ -63,9 +74,8 @@ t_err() {
 		_report pass "$desc"
 	else
 		_report fail "$desc"
-		echo "#   status $got (want $want)"
-		echo "#   stderr: $line"
-		echo "#   want:   $msg"
+		echo "$desc:" >&2
+		printf 'status %s (want %s)\nstderr: %s\nwant:   %s\n' "$got" "$want" "$line" "$msg" | _diag
 	fi
 }
 
