@@ -38,10 +38,13 @@ ssh-keygen -q -t ed25519 -N '' -C pea-test-login -f "$TMP/loginkey"
 : > "$TMP/ssh_config"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 for h in a b; do
-	mkdir "$TMP/host-$h"
-	# the login runs in the host's own directory, with this build's pea on PATH
-	printf 'command="cd %s || exit 1; PATH=%s:$PATH; export PATH; eval \\"${SSH_ORIGINAL_COMMAND:-true}\\"",no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s\n' \
-		"$TMP/host-$h" "$PEA_BUILD" "$(cat "$TMP/loginkey.pub")" > "$TMP/auth-$h"
+	mkdir "$TMP/host-$h" "$TMP/tmp-$h"
+	# the login runs in the host's own directory, with this build's pea on
+	# PATH and a TMPDIR of its own, as on a host of its own (Open MPI's
+	# daemons keep their session directories there: sharing one, the two
+	# hosts' daemons could clean up each other's)
+	printf 'command="cd %s || exit 1; PATH=%s:$PATH; TMPDIR=%s; export PATH TMPDIR; eval \\"${SSH_ORIGINAL_COMMAND:-true}\\"",no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s\n' \
+		"$TMP/host-$h" "$PEA_BUILD" "$TMP/tmp-$h" "$(cat "$TMP/loginkey.pub")" > "$TMP/auth-$h"
 	port=$(free_port)
 	cat > "$TMP/sshd-$h.conf" << EOF
 Port $port
