@@ -198,6 +198,18 @@ static inline uint32_t get_gap(const uint8_t **p)
 	return d;
 }
 
+/* Writing one gap at p: its length in bytes (2, or 6 escaped) */
+static inline size_t put_gap(uint8_t *p, uint32_t d)
+{
+	if (PEA_LIKELY(d < 0xffff)) {
+		put_le16(p, (uint16_t)d);
+		return 2;
+	}
+	put_le16(p, 0xffff);
+	put_le32(p + 2, d);
+	return 6;
+}
+
 /* the bytes of a record's values after its gaps: codes or floats */
 static inline size_t values_len(uint32_t n, uint32_t k)
 {
@@ -244,16 +256,8 @@ static void put_sparse(struct buf *b, const uint32_t *idx, const float *val, uin
 	o += 4 * (size_t)k;
 	uint32_t prev = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t d = idx[i] - prev;
+		o += put_gap(p + o, idx[i] - prev);
 		prev = idx[i];
-		if (d < 0xffff) {
-			put_le16(p + o, (uint16_t)d);
-			o += 2;
-		} else {
-			put_le16(p + o, 0xffff);
-			put_le32(p + o + 2, d);
-			o += 6;
-		}
 	}
 	if (codes) {
 		memmove(p + o, codes, n);
@@ -826,14 +830,7 @@ static size_t renumber_block(const struct block *bl, const uint32_t *to, uint32_
 			if (now == UINT32_MAX)
 				die("internal error: a feature of the training set is not in its list");
 			nprev = now;
-			if (d < 0xffff) {
-				put_le16(o, (uint16_t)d);
-				o += 2;
-			} else {
-				put_le16(o, 0xffff);
-				put_le32(o + 2, d);
-				o += 6;
-			}
+			o += put_gap(o, d);
 		}
 		/* the values (codes into the table, or floats): as they are */
 		memmove(o, p, v);
