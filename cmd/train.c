@@ -402,7 +402,10 @@ int main(int argc, char **argv)
 	 * reading time, not in the training's */
 	dist_barrier();
 	double t1 = now_sec();
-	struct learn_opts lo = {&ap, (int)epochs, (int)patience, nt, balanced, !talk, (uint64_t)seed, holdout, checkpoint};
+	double per_epoch = 0;
+	struct learn_opts lo = {.params = &ap, .epochs = (int)epochs, .patience = (int)patience, .threads = nt,
+				.balanced = balanced, .quiet = !talk, .seed = (uint64_t)seed, .holdout = holdout,
+				.checkpoint = checkpoint, .per_epoch = &per_epoch};
 	struct pea_err e;
 	struct amodel *m = learn_fit(a, train, valid, im, &lo, &e);
 	if (!m)
@@ -411,9 +414,10 @@ int main(int argc, char **argv)
 	if (dist_rank() == 0)
 		am_save(m, out);
 	if (talk) {
-		note("%llu records (%.1f MB compressed), %d labels, %u features, read in %.2f s; %s trained in %.2f s; wrote %s",
+		note("%llu records (%.1f MB compressed), %d labels, %u features, read in %.2f s; %s trained in %.3f s "
+		     "(%.4f s per epoch); wrote %s",
 		     (unsigned long long)m->nrec - (im ? im->nrec : 0), ds_bytes(train) / 1e6, m->nlabels, m->dim, t1 - t0,
-		     a->name, t2 - t1, out);
+		     a->name, t2 - t1, per_epoch, out);
 		if (dist_size() > 1)
 			note("%d ranks: %.2f s of the training in sums between them, %.1f MB sent by rank 0", dist_size(),
 			     dist_seconds(), dist_bytes() / 1e6);

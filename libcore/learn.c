@@ -358,6 +358,7 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 	double best_loss = INFINITY, vloss = 0, vacc = 0;
 	int since = 0, ep;
 	uint64_t seen = 0;
+	double t0 = now_sec();
 	for (ep = 1; ep <= f.epochs; ep++) {
 		double loss = 0;
 		int done = a->epoch(st, &f, ep, &loss);
@@ -409,6 +410,9 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 		if (done)
 			break;
 	}
+	int epochs = ep > f.epochs ? f.epochs : ep;
+	if (o->per_epoch)
+		*o->per_epoch = (now_sec() - t0) / epochs;
 	progress_done(&pr);
 	if (best) {
 		am_free(cur);
@@ -422,7 +426,7 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 		tune_thresholds(cur, f.valid, f.threads);
 	cur->nrec = nrec + (init ? init->nrec : 0);
 	json_object *s = json_object_new_object();
-	json_object_object_add(s, "epochs", json_object_new_int(ep > f.epochs ? f.epochs : ep));
+	json_object_object_add(s, "epochs", json_object_new_int(epochs));
 	json_object_object_add(s, "seed", json_object_new_int64((int64_t)o->seed));
 	json_object_object_add(s, "balanced", json_object_new_boolean(o->balanced));
 	if (o->holdout > 0)

@@ -22,6 +22,8 @@ struct learn_opts {
 	uint64_t seed;
 	double holdout; /* recorded in the settings */
 	const char *checkpoint; /* write the model here after every epoch, or NULL */
+	double *per_epoch; /* if not NULL, gets the mean seconds an epoch took (its
+			    * sums between ranks, validation and checkpoint in it) */
 };
 
 /* Train on train (validation on valid, which may be NULL), starting from

@@ -30,7 +30,7 @@ static struct dataset *load(const char *jsonl, double holdout, int threads, stru
 static struct amodel *fit(const char *algo, struct dataset *ds, const struct algo_params *p, int threads,
 			  const struct amodel *init)
 {
-	struct learn_opts lo = {p, 0, 2, threads, 0, 1, 7, 0, NULL};
+	struct learn_opts lo = {p, 0, 2, threads, 0, 1, 7, 0, NULL, NULL};
 	struct pea_err e;
 	struct amodel *m = learn_fit(algo_find(algo), ds, NULL, init, &lo, &e);
 	if (!m)
@@ -348,7 +348,7 @@ static void test_multilabel(void)
 	ok(ds_multilabel(ds) && va && ds_nrec(va) > 50 && ds_nrec(va) < 150, "a holdout of about a quarter (%llu)",
 	   (unsigned long long)(va ? ds_nrec(va) : 0));
 	struct algo_params p = ALGO_PARAMS_INIT;
-	struct learn_opts lo = {&p, 0, 2, 2, 0, 1, 1, 0.25, NULL};
+	struct learn_opts lo = {&p, 0, 2, 2, 0, 1, 1, 0.25, NULL, NULL};
 	struct pea_err e;
 	struct amodel *m = learn_fit(algo_find("logreg"), ds, va, NULL, &lo, &e);
 	ok(m && m->multilabel && m->thresholds, "multi-label logreg with per-label thresholds");
