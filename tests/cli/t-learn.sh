@@ -73,7 +73,8 @@ t 'the summary: the time of the training, and of an epoch within it' '
 	pea train --algo logreg --epochs 4 -o sum.model train.jsonl 2> sum.err
 	grep -q "; logreg trained in [0-9.]* s ([0-9.]* s per epoch); wrote sum.model$" sum.err
 	sed "s/.* trained in \([0-9.]*\) s (\([0-9.]*\) s per epoch).*/\1 \2/" sum.err > sum.t
-	awk "{ exit !(\$2 > 0 && 4 * \$2 <= \$1 + 0.001) }" sum.t'
+	awk "{ exit !(\$2 > 0) }" sum.t
+	awk "{ exit !(4 * \$2 <= \$1 + 0.001) }" sum.t'
 t 'warm start: --init continues a model on new records, with new labels' '
 	sed "s/\"label\":\"spam\"/\"label\":\"junk\"/" test.jsonl > more.jsonl
 	pea train -q --algo logreg --init logreg.model -o warm.model more.jsonl
