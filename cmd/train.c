@@ -419,7 +419,7 @@ int main(int argc, char **argv)
 		     (unsigned long long)m->nrec - (im ? im->nrec : 0), ds_bytes(train) / 1e6, m->nlabels, m->dim, t1 - t0,
 		     a->name, t2 - t1, per_epoch, out);
 		if (dist_size() > 1)
-			note("%d ranks: %.2f s of the training in sums between them, %.1f MB sent by rank 0", dist_size(),
+			note("%d ranks: %.3f s of the training in sums between them, %.1f MB sent by rank 0", dist_size(),
 			     dist_seconds(), dist_bytes() / 1e6);
 	}
 	/* every rank takes part in the validation figures (they are sums) */
