@@ -48,8 +48,7 @@ struct lr {
 	size_t *order;
 	uint32_t *perm, pcap;
 	double *loss; /* per column, for the ordered sum */
-	uint32_t *mixrow; /* several ranks: the rows lr_sync mixes (NULL: all) */
-	size_t nmix;
+	struct lin_rows rows; /* several ranks: the rows lr_sync mixes, the ones it leaves */
 	double *share;
 	struct mixcell *mixbuf;
 };
@@ -60,6 +59,22 @@ struct lr {
 static inline float *cell(const struct lr *s, uint32_t j, uint32_t c)
 {
 	return s->p + ((size_t)j * s->ncol + c) * s->S;
+}
+
+/* Several ranks: each rank's share of the records, and the rows to mix */
+static void ranks_begin(struct lr *s, const struct fit *f)
+{
+	int R = dist_size();
+	lin_rows_init(&s->rows, f, s->dim);
+	s->share = xcalloc((size_t)R, sizeof *s->share);
+	s->share[dist_rank()] = (double)ds_nrec(f->train);
+	dist_sum_f64(s->share, (size_t)R);
+	double all = s->share[0];
+	for (int b = 1; b < R; b++)
+		all += s->share[b];
+	for (int b = 0; b < R; b++)
+		s->share[b] = all > 0 ? s->share[b] / all : 0;
+	s->mixbuf = xmalloc(xmul(s->rows.nmix, s->ncol) * sizeof *s->mixbuf);
 }
 
 static void *lr_begin(struct fit *f)
@@ -121,6 +136,8 @@ static void *lr_begin(struct fit *f)
 	rng_seed(&s->rng, f->seed);
 	s->steps = (uint64_t)f->epochs * ds_nrec(f->train);
 	s->order = xcalloc(ds_nblocks(f->train) + 1, sizeof *s->order);
+	if (dist_size() > 1)
+		ranks_begin(s, f);
 	return s;
 }
 
@@ -318,26 +335,21 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
 /* Several ranks: after each epoch (iterative parameter mixing) the ranks'
  * weights are averaged.  With per-coordinate rates (AdaGrad, FTRL) each
  * coordinate is weighted by the squared gradients that moved it on each
- * rank, so a feature only one rank has seen keeps what that rank learned
- * (as Vowpal Wabbit's AllReduce does), and the squared gradients become
- * their mean; with a global rate the weights are weighted by records.
- * FTRL mixes its z, from which the weights follow.
+ * rank (as Vowpal Wabbit's AllReduce does), and the squared gradients
+ * become their mean; with a global rate the weights are weighted by
+ * records.  FTRL mixes its z, from which the weights follow.
  *
- * Only the rows of features some rank's records have can differ between
- * the ranks (dist_features; on hashed text about half of the 2^20), and a
- * cell travels as two floats (the mixed value, the squared gradients):
- * a quarter of the bytes of the whole table in doubles, the same bits.
- * Trained on the features learn.c numbered (no warm start), the table is
- * those rows, and a cell without FTRL is those two floats: it is mixed
- * where it lies, with nothing to pack. */
+ * Only the rows of features several ranks' records have are mixed (struct
+ * lin_rows), a cell as two floats (the mixed value, the squared gradients).
+ * A feature only one rank's records have keeps what that rank learned, as
+ * on one process: no other rank moves it, and averaging it with the others'
+ * copies from the last mix would only slow it down.  It joins the other
+ * ranks' tables when a snapshot needs them (lr_collect). */
 struct mix {
 	int byg;
 	double R;
 	const double *share; /* each rank's share of the records */
 };
-
-/* A cell without FTRL is a mixcell as it lies in the table */
-_Static_assert(sizeof(struct mixcell) == 2 * sizeof(float), "a mixcell is two floats");
 
 /* the ranks' copies of cells combined, in rank order, in double as the
  * products of two floats are exact there */
@@ -365,40 +377,21 @@ static void lr_sync(void *st, const struct fit *f)
 {
 	struct lr *s = st;
 	int R = dist_size();
-	if (!s->share) {
-		/* once: each rank's share of the records, and the rows to mix */
-		s->nmix = lin_sync_rows(f, s->dim, &s->mixrow);
-		s->share = xcalloc((size_t)R, sizeof *s->share);
-		s->share[dist_rank()] = (double)ds_nrec(f->train);
-		dist_sum_f64(s->share, (size_t)R);
-		double all = s->share[0];
-		for (int b = 1; b < R; b++)
-			all += s->share[b];
-		for (int b = 0; b < R; b++)
-			s->share[b] = all > 0 ? s->share[b] / all : 0;
-	}
+	(void)f;
 	/* the mixed value of a cell: z for FTRL, else the weight */
 	uint32_t xi = s->ftrl ? 2 : 0, nc = s->ncol, S = s->S;
 	struct mix m = {s->ftrl || s->sched == S_ADAGRAD, R, s->share};
-	size_t n = xmul(s->nmix, nc), row = (size_t)nc * S;
-	if (!s->mixrow && !s->ftrl) {
-		/* every row, each cell a mixcell already: mixed where it lies (a
-		 * global rate leaves the squared gradients 0, and 0 they stay) */
-		dist_combine(s->p, n, sizeof(struct mixcell), mix_cells, &m);
-		return;
-	}
-	if (!s->mixbuf)
-		s->mixbuf = xmalloc(n * sizeof *s->mixbuf);
+	size_t n = xmul(s->rows.nmix, nc), row = (size_t)nc * S;
 	struct mixcell *v = s->mixbuf;
-	const uint32_t *rows = s->mixrow;
-	for (size_t i = 0; i < s->nmix; i++) {
-		const float *q = s->p + (rows ? rows[i] : i) * row;
+	const uint32_t *rows = s->rows.mix;
+	for (size_t i = 0; i < s->rows.nmix; i++) {
+		const float *q = s->p + rows[i] * row;
 		for (uint32_t c = 0; c < nc; c++, q += S)
 			v[i * nc + c] = (struct mixcell){q[xi], q[1]};
 	}
 	dist_combine(v, n, sizeof *v, mix_cells, &m);
-	for (size_t i = 0; i < s->nmix; i++) {
-		float *q = s->p + (rows ? rows[i] : i) * row;
+	for (size_t i = 0; i < s->rows.nmix; i++) {
+		float *q = s->p + rows[i] * row;
 		for (uint32_t c = 0; c < nc; c++, q += S) {
 			q[xi] = v[i * nc + c].x;
 			if (m.byg)
@@ -407,6 +400,14 @@ static void lr_sync(void *st, const struct fit *f)
 				q[0] = ftrl_w(s, q[2], q[1]);
 		}
 	}
+}
+
+/* every rank's table whole: the rows only one rank has, from that rank */
+static void lr_collect(void *st, const struct fit *f)
+{
+	struct lr *s = st;
+	(void)f;
+	lin_collect(&s->rows, s->p, (size_t)s->ncol * s->S * sizeof *s->p);
 }
 
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -434,7 +435,7 @@ static void lr_end(void *st)
 	free(s->loss);
 	free(s->order);
 	free(s->perm);
-	free(s->mixrow);
+	lin_rows_free(&s->rows);
 	free(s->share);
 	free(s->mixbuf);
 	free(s);
@@ -464,6 +465,7 @@ const struct algo algo_logreg = {
 	.predict = lin_algo_predict,
 	.merge = lin_algo_merge,
 	.sync = lr_sync,
+	.collect = lr_collect,
 	.top = lin_algo_top,
 	.release = lin_algo_release,
 };

@@ -47,8 +47,7 @@ struct svm {
 	int sq;
 	double cost, tol;
 	double sigma; /* several ranks: CoCoA+'s sigma' (1 on one process) */
-	uint32_t *mixrow; /* several ranks: the rows svm_sync sums (NULL: all) */
-	size_t nmix;
+	struct lin_rows rows; /* several ranks: the rows svm_sync sums, the ones it leaves */
 	struct prob *p;
 };
 
@@ -139,6 +138,8 @@ static void *svm_begin(struct fit *f)
 			memcpy(p->w0, p->w, ((size_t)s->dim + 1) * sizeof *p->w0);
 		}
 	}
+	if (dist_size() > 1) /* the rows a rank's moves can change */
+		lin_rows_init(&s->rows, f, s->dim);
 	return s;
 }
 
@@ -248,61 +249,34 @@ static int svm_epoch(void *st, const struct fit *f, int e, double *loss)
  * w becomes w0 plus the sum of the ranks' moves, so that w = sum alpha_i
  * y_i x_i over all records and the dual objective rises.  A problem is
  * solved when every rank finds it solved.  Moves touch only the features
- * of a rank's records: only the rows of features some rank has are summed
- * (dist_features). */
-struct moves {
-	const double *w0;
-	double sigma;
-};
-
-/* w0 + the ranks' moves (w - w0) / sigma', added in rank order */
-static void add_moves(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
-{
-	const struct moves *m = ctx;
-	double *o = out;
-	for (size_t i = 0; i < n; i++) {
-		double w0 = m->w0[first + i], d = 0;
-		for (int b = 0; b < R; b++)
-			d += (((const double *)part[b])[i] - w0) / m->sigma;
-		o[i] = w0 + d;
-	}
-}
-
+ * of a rank's records: the rows of features several ranks have are summed
+ * (struct lin_rows); a row only one rank has moves by that rank's move
+ * alone, which it adds itself, and joins the others' w when a snapshot
+ * needs it (svm_collect). */
 static void svm_sync(void *st, const struct fit *f)
 {
 	struct svm *s = st;
-	if (!s->nmix) /* once: the rows a rank's moves can change */
-		s->nmix = lin_sync_rows(f, s->dim, &s->mixrow);
-	size_t M = s->nmix;
+	(void)f;
+	const uint32_t *mix = s->rows.mix, *mine = s->rows.mine;
+	size_t M = s->rows.nmix;
 	uint64_t *open = xcalloc(s->ncol, sizeof *open);
-	if (!s->mixrow) {
-		/* every row: each problem's w combined where it lies */
-		for (uint32_t c = 0; c < s->ncol; c++) {
-			struct prob *p = &s->p[c];
-			struct moves m = {p->w0, s->sigma};
-			dist_combine(p->w, M, sizeof *p->w, add_moves, &m);
-			memcpy(p->w0, p->w, M * sizeof *p->w0);
-			open[c] = !p->done;
-		}
-	} else {
-		/* every problem's moves in one sum */
-		double *d = xmalloc(xmul(M, s->ncol) * sizeof *d);
-		for (uint32_t c = 0; c < s->ncol; c++) {
-			const struct prob *p = &s->p[c];
-			for (size_t i = 0; i < M; i++)
-				d[c * M + i] = (p->w[s->mixrow[i]] - p->w0[s->mixrow[i]]) / s->sigma;
-		}
-		dist_sum_f64(d, M * s->ncol);
-		for (uint32_t c = 0; c < s->ncol; c++) {
-			struct prob *p = &s->p[c];
-			for (size_t i = 0; i < M; i++) {
-				size_t j = s->mixrow[i];
-				p->w[j] = p->w0[j] = p->w0[j] + d[c * M + i];
-			}
-			open[c] = !p->done;
-		}
-		free(d);
+	/* every problem's moves in one sum */
+	double *d = xmalloc(xmul(M, s->ncol) * sizeof *d);
+	for (uint32_t c = 0; c < s->ncol; c++) {
+		const struct prob *p = &s->p[c];
+		for (size_t i = 0; i < M; i++)
+			d[c * M + i] = (p->w[mix[i]] - p->w0[mix[i]]) / s->sigma;
 	}
+	dist_sum_f64(d, M * s->ncol);
+	for (uint32_t c = 0; c < s->ncol; c++) {
+		struct prob *p = &s->p[c];
+		for (size_t i = 0; i < M; i++)
+			p->w[mix[i]] = p->w0[mix[i]] = p->w0[mix[i]] + d[c * M + i];
+		for (size_t i = 0; i < s->rows.nmine; i++)
+			p->w[mine[i]] = p->w0[mine[i]] = p->w0[mine[i]] + (p->w[mine[i]] - p->w0[mine[i]]) / s->sigma;
+		open[c] = !p->done;
+	}
+	free(d);
 	dist_sum_u64(open, s->ncol);
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		struct prob *p = &s->p[c];
@@ -315,6 +289,18 @@ static void svm_sync(void *st, const struct fit *f)
 		}
 	}
 	free(open);
+}
+
+/* every rank's w whole: the rows only one rank has, from that rank */
+static void svm_collect(void *st, const struct fit *f)
+{
+	struct svm *s = st;
+	(void)f;
+	for (uint32_t c = 0; c < s->ncol; c++) {
+		struct prob *p = &s->p[c];
+		lin_collect(&s->rows, p->w, sizeof *p->w);
+		lin_collect(&s->rows, p->w0, sizeof *p->w0);
+	}
 }
 
 static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -346,7 +332,7 @@ static void svm_end(void *st)
 		free(p->w0);
 	}
 	free(s->p);
-	free(s->mixrow);
+	lin_rows_free(&s->rows);
 	free(s->qd);
 	ds_csr_release(&s->X);
 	free(s);
@@ -375,6 +361,7 @@ const struct algo algo_svm = {
 	.predict = lin_algo_predict,
 	.merge = lin_algo_merge,
 	.sync = svm_sync,
+	.collect = svm_collect,
 	.top = lin_algo_top,
 	.release = lin_algo_release,
 };

@@ -449,6 +449,28 @@ size_t dist_features(const struct dataset *ds, uint32_t dim, uint32_t **ids)
 	return n;
 }
 
+/* the bits two parts or more have */
+static void two_or_more(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
+{
+	uint64_t *o = out;
+	(void)ctx;
+	(void)first;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t one = 0, two = 0;
+		for (int b = 0; b < R; b++) {
+			uint64_t w = ((const uint64_t *)part[b])[i];
+			two |= one & w;
+			one |= w;
+		}
+		o[i] = two;
+	}
+}
+
+void dist_several(uint64_t *bits, size_t nw)
+{
+	dist_combine(bits, nw, sizeof *bits, two_or_more, NULL);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -94,6 +94,9 @@ void dist_share_rows(float *X, int k, const uint32_t *cut);
  * allocated. */
 size_t dist_features(const struct dataset *ds, uint32_t dim, uint32_t **ids);
 
+/* bits (nw words) set on this rank become those set on two ranks or more */
+void dist_several(uint64_t *bits, size_t nw);
+
 /* Make the ranks' datasets one: the label tables become the sorted union
  * of every rank's labels, and every rank must agree on dense or sparse
  * features, the dimension of dense ones and the feature space.  *dim gets

@@ -241,6 +241,14 @@ static int sync_ranks(const struct algo *a, void *st, const struct fit *f, doubl
 	return v[2] == 0;
 }
 
+/* Several ranks: each rank's state whole before a snapshot.  A checkpoint
+ * is rank 0's alone, but every rank takes part in the collective steps. */
+static void collect_ranks(const struct algo *a, void *st, const struct fit *f)
+{
+	if (dist_size() > 1 && a->collect)
+		a->collect(st, f);
+}
+
 struct amodel *learn_fit(const struct algo *a, struct dataset *train, const struct dataset *valid,
 			 const struct amodel *init, const struct learn_opts *o, struct pea_err *e)
 {
@@ -364,6 +372,8 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 		int done = a->epoch(st, &f, ep, &loss);
 		done = sync_ranks(a, st, &f, &loss, done);
 		seen += nrec;
+		if (f.valid || o->checkpoint)
+			collect_ranks(a, st, &f);
 		if (f.valid) {
 			drop_part(cur);
 			a->snapshot(st, &f, cur);
@@ -418,6 +428,7 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 		am_free(cur);
 		cur = best;
 	} else {
+		collect_ranks(a, st, &f);
 		drop_part(cur);
 		a->snapshot(st, &f, cur);
 	}

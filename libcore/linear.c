@@ -245,14 +245,59 @@ int lin_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct p
 	return 0;
 }
 
-size_t lin_sync_rows(const struct fit *f, uint32_t dim, uint32_t **rows)
+/* the set bits of bits (nw words), ascending, after *n others in out */
+static void bit_list(const uint64_t *bits, size_t nw, uint32_t *out, size_t *n)
 {
-	if (f->feat) {
-		*rows = NULL;
-		return (size_t)dim + 1;
+	for (size_t w = 0; w < nw; w++)
+		for (uint64_t b = bits[w]; b; b &= b - 1)
+			out[(*n)++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+}
+
+void lin_rows_init(struct lin_rows *r, const struct fit *f, uint32_t dim)
+{
+	size_t nw = ((size_t)dim + 63) / 64, nmix = 1, nmine = 0;
+	uint64_t *mine = xcalloc(nw + 1, sizeof *mine), *several = xcalloc(nw + 1, sizeof *several);
+	ds_features(f->train, dim, mine);
+	memcpy(several, mine, nw * sizeof *mine);
+	dist_several(several, nw);
+	for (size_t w = 0; w < nw; w++) {
+		mine[w] &= ~several[w];
+		nmix += (size_t)__builtin_popcountll(several[w]);
+		nmine += (size_t)__builtin_popcountll(mine[w]);
 	}
-	size_t n = dist_features(f->train, dim, rows);
-	*rows = xrealloc(*rows, (n + 1) * sizeof **rows);
-	(*rows)[n++] = dim;
-	return n;
+	*r = (struct lin_rows){xmalloc(nmix * sizeof *r->mix), 0, xmalloc((nmine + 1) * sizeof *r->mine), 0};
+	bit_list(several, nw, r->mix, &r->nmix);
+	r->mix[r->nmix++] = dim; /* the bias: every rank moves it */
+	bit_list(mine, nw, r->mine, &r->nmine);
+	free(several);
+	free(mine);
+}
+
+void lin_rows_free(struct lin_rows *r)
+{
+	free(r->mix);
+	free(r->mine);
+	*r = (struct lin_rows){0};
+}
+
+void lin_collect(const struct lin_rows *r, void *table, size_t row)
+{
+	if (dist_size() < 2)
+		return;
+	/* this rank's rows, each its number then its bytes, to every rank */
+	size_t one = sizeof(uint32_t) + row;
+	uint8_t *p = xmalloc(xmul(r->nmine, one) + 1), *t = table;
+	for (size_t i = 0; i < r->nmine; i++) {
+		memcpy(p + i * one, &r->mine[i], sizeof(uint32_t));
+		memcpy(p + i * one + sizeof(uint32_t), t + (size_t)r->mine[i] * row, row);
+	}
+	struct buf all = BUF_INIT;
+	dist_gather(p, r->nmine * one, &all, NULL);
+	free(p);
+	for (size_t at = 0; at + one <= all.len; at += one) {
+		uint32_t j;
+		memcpy(&j, all.p + at, sizeof j);
+		memcpy(t + (size_t)j * row, all.p + at + sizeof j, row);
+	}
+	buf_release(&all);
 }

@@ -53,10 +53,25 @@ int lin_algo_load(struct amodel *m, struct json_object *meta, struct pea_err *e)
 void lin_algo_save(const struct amodel *m, struct model_writer *w, struct json_object *meta);
 /* weighted parameter averaging, by records trained on */
 int lin_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct pea_err *e);
-/* Several ranks: the rows of a state of dim rows (and a bias row, dim)
- * that the ranks combine, as *rows (the count returned): NULL when learn.c
- * numbered the features (f->feat), every row being one some rank has;
- * else those rows (dist_features) and the bias row last. */
-size_t lin_sync_rows(const struct fit *f, uint32_t dim, uint32_t **rows);
+/* Several ranks: the rows of a state of dim rows and a bias row (dim), by
+ * who can change them.  A step moves the rows of its record's features
+ * only, so after an epoch the rows of features several ranks' records have,
+ * and the bias, can differ between the ranks: a sync combines those (mix).
+ * A row of a feature only this rank's records have (mine) is its alone: no
+ * other rank reads it while training, so it stays here until a snapshot
+ * needs every row on every rank (lin_collect).  On SpamAssassin split in
+ * two, 39 % of the rows are mixed. */
+struct lin_rows {
+	uint32_t *mix; /* ascending, the bias row last */
+	size_t nmix;
+	uint32_t *mine; /* ascending */
+	size_t nmine;
+};
+/* the rows of the features of f's records, numbered as the table's dim rows */
+void lin_rows_init(struct lin_rows *r, const struct fit *f, uint32_t dim);
+void lin_rows_free(struct lin_rows *r);
+/* Every rank takes the rows of table (rows of row bytes) that only another
+ * rank's records have, from that rank. */
+void lin_collect(const struct lin_rows *r, void *table, size_t row);
 
 #endif
