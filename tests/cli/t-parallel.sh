@@ -6,7 +6,7 @@
 . "$PEA_SRC/tests/cli/lib.sh"
 
 if ! parallel --version 2> /dev/null | grep -q 'GNU parallel'; then
-	for c in 'pipe recipe' 'pipepart recipe' 'small blocks' 'no recstart' 'split and parallel' 'train-mix' 'train-mix error' 'recommend'; do
+	for c in 'pipe recipe' 'pipepart recipe' 'small blocks' 'no recstart' 'split and parallel' 'train-mix' 'train-mix error' 'lines' 'recommend'; do
 		t_skip "$c" "no GNU parallel on PATH (Debian parallel)"
 	done
 	done_testing
@@ -70,6 +70,13 @@ t_err 'scripts/train-mix: a shard it cannot read' 1 'train-mix: nothere.pea: can
 awk 'BEGIN { s = 5; print "user\titem"; for (u = 0; u < 60; u++) for (k = 0; k < 6; k++) {
 	s = (s * 1103515245 + 12345) % 2147483648; printf "u%02d\ti%d\n", u, (u % 4) * 5 + int(s / 65536) % 7 } }' > plays.tsv
 pea import -q --tsv plays.tsv -o plays.pea
+# what Hadoop Streaming and Spark's RDD.pipe do: lines in, any lines to a
+# task, lines out (parallel --pipe cuts at newlines by default)
+t 'lines in, lines out (Hadoop Streaming, RDD.pipe): JSON Lines per task give the records of one process' '
+	parallel --pipe -k --block 2k -j 2 \
+		"pea tokenize -q | pea vectorize -q --bits 12 | pea classify -q -m spam.model | pea cat --json" \
+		< mail.jsonl | sort > lines.json
+	cmp one.json lines.json'
 t 'pea recommend per shard over parallel --pipe: the recommendations of one process' '
 	pea train -q --algo als --seed 3 -o recs.model plays.pea
 	awk "NR > 1 { print \$1 }" plays.tsv | sort -u | awk "{ printf \"{\\\"user\\\":\\\"%s\\\"}\\n\", \$1 }" > users.jsonl
