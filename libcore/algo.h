@@ -134,10 +134,10 @@ struct algo {
 	 * steps of dist.h so that every rank holds the same model; without it
 	 * the algorithm trains on one rank only */
 	void (*sync)(void *st, const struct fit *f);
-	/* optional, with sync: when sync leaves some of the state on one rank
-	 * only (the rows of linear.h's struct lin_rows that one rank's records
-	 * have), make it whole on every rank.  Called on every rank, after a
-	 * sync, before a snapshot */
+	/* optional, with sync: when some of the state is on one rank only
+	 * (the rows of linear.h's struct lin_rows that one rank's records
+	 * have), bring it to every rank for the snapshot that follows.  Called
+	 * on every rank, after a sync */
 	void (*collect)(void *st, const struct fit *f);
 	/* the k heaviest features for a label, heaviest first (dir 1), or its
 	 * k most negative ones with their weights negated (dir -1), only those

@@ -49,6 +49,7 @@ struct lr {
 	uint32_t *perm, pcap;
 	double *loss; /* per column, for the ordered sum */
 	struct lin_rows rows; /* several ranks: the rows lr_sync mixes, the ones it leaves */
+	struct lin_got got;   /* several ranks: the other ranks' rows of their own */
 	double *share;
 	struct mixcell *mixbuf;
 };
@@ -342,9 +343,8 @@ static int lr_epoch(void *st, const struct fit *f, int e, double *loss)
  * Only the rows of features several ranks' records have are mixed (struct
  * lin_rows), a cell as two floats (the mixed value, the squared gradients).
  * A feature only one rank's records have keeps what that rank learned, as
- * on one process: no other rank moves it, and averaging it with the others'
- * copies from the last mix would only slow it down.  It joins the other
- * ranks' tables when a snapshot needs them (lr_collect). */
+ * on one process: no other rank moves it, or keeps a row of it, and it
+ * reaches the others when a snapshot needs it (lr_collect). */
 struct mix {
 	int byg;
 	double R;
@@ -402,12 +402,18 @@ static void lr_sync(void *st, const struct fit *f)
 	}
 }
 
-/* every rank's table whole: the rows only one rank has, from that rank */
+/* the rows only another rank has, for a snapshot */
 static void lr_collect(void *st, const struct fit *f)
 {
 	struct lr *s = st;
-	(void)f;
-	lin_collect(&s->rows, s->p, (size_t)s->ncol * s->S * sizeof *s->p);
+	lin_collect(&s->rows, f, s->p, (size_t)s->ncol * s->S * sizeof *s->p, &s->got);
+}
+
+/* a row of cells as the model's weights */
+static void row_weights(const struct lr *s, const float *q, float *w)
+{
+	for (uint32_t c = 0; c < s->ncol; c++, q += s->S)
+		w[c] = s->ftrl ? ftrl_w(s, q[2], q[1]) : q[0];
 }
 
 static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -420,11 +426,17 @@ static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 	 * untouched coordinates were never materialized */
 	for (uint32_t j = 0; j <= s->dim; j++) {
 		uint32_t to = j == s->dim ? f->dim : f->feat ? f->feat[j] : j;
-		float *w = l->own + (size_t)to * s->ncol;
-		const float *q = s->p + (size_t)j * s->ncol * s->S;
-		for (uint32_t c = 0; c < s->ncol; c++, q += s->S)
-			w[c] = s->ftrl ? ftrl_w(s, q[2], q[1]) : q[0];
+		row_weights(s, s->p + (size_t)j * s->ncol * s->S, l->own + (size_t)to * s->ncol);
 	}
+	/* and the other ranks' rows (lr_collect) */
+	size_t n = lin_got_count(&s->got);
+	float *q = n ? xmalloc(s->got.row) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t to;
+		memcpy(q, lin_got_row(&s->got, i, &to), s->got.row);
+		row_weights(s, q, l->own + (size_t)to * s->ncol);
+	}
+	free(q);
 	m->st = l;
 }
 
@@ -436,6 +448,7 @@ static void lr_end(void *st)
 	free(s->order);
 	free(s->perm);
 	lin_rows_free(&s->rows);
+	buf_release(&s->got.b);
 	free(s->share);
 	free(s->mixbuf);
 	free(s);

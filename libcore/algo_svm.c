@@ -28,6 +28,7 @@
 struct prob {
 	double *w;   /* dim + 1: the bias last */
 	double *w0;  /* several ranks: w as the last sync left it */
+	struct lin_got got; /* several ranks: the other ranks' rows of w of their own */
 	double *a;   /* dual variables */
 	int8_t *y;   /* +1 / -1 */
 	double *up;  /* upper bound of each alpha (infinite for squared hinge) */
@@ -251,7 +252,7 @@ static int svm_epoch(void *st, const struct fit *f, int e, double *loss)
  * solved when every rank finds it solved.  Moves touch only the features
  * of a rank's records: the rows of features several ranks have are summed
  * (struct lin_rows); a row only one rank has moves by that rank's move
- * alone, which it adds itself, and joins the others' w when a snapshot
+ * alone, which it adds itself, and reaches the others when a snapshot
  * needs it (svm_collect). */
 static void svm_sync(void *st, const struct fit *f)
 {
@@ -291,16 +292,12 @@ static void svm_sync(void *st, const struct fit *f)
 	free(open);
 }
 
-/* every rank's w whole: the rows only one rank has, from that rank */
+/* the rows of w only another rank has, for a snapshot */
 static void svm_collect(void *st, const struct fit *f)
 {
 	struct svm *s = st;
-	(void)f;
-	for (uint32_t c = 0; c < s->ncol; c++) {
-		struct prob *p = &s->p[c];
-		lin_collect(&s->rows, p->w, sizeof *p->w);
-		lin_collect(&s->rows, p->w0, sizeof *p->w0);
-	}
+	for (uint32_t c = 0; c < s->ncol; c++)
+		lin_collect(&s->rows, f, s->p[c].w, sizeof *s->p[c].w, &s->p[c].got);
 }
 
 static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
@@ -314,6 +311,14 @@ static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
 		for (uint32_t j = 0; j < s->dim; j++)
 			l->own[(size_t)(f->feat ? f->feat[j] : j) * s->ncol + c] = (float)s->p[c].w[j];
 		l->own[(size_t)f->dim * s->ncol + c] = (float)s->p[c].w[s->dim];
+		/* and the other ranks' rows (svm_collect) */
+		const struct lin_got *got = &s->p[c].got;
+		for (size_t i = 0, n = lin_got_count(got); i < n; i++) {
+			uint32_t to;
+			double w;
+			memcpy(&w, lin_got_row(got, i, &to), sizeof w);
+			l->own[(size_t)to * s->ncol + c] = (float)w;
+		}
 	}
 	m->st = l;
 }
@@ -330,6 +335,7 @@ static void svm_end(void *st)
 		free(p->dii);
 		free(p->active);
 		free(p->w0);
+		buf_release(&p->got.b);
 	}
 	free(s->p);
 	lin_rows_free(&s->rows);

@@ -436,7 +436,12 @@ size_t dist_features(const struct dataset *ds, uint32_t dim, uint32_t **ids)
 	size_t nw = ((size_t)dim + 63) / 64, n = 0;
 	uint64_t *bits = xcalloc(nw ? nw : 1, sizeof *bits);
 	ds_features(ds, dim, bits);
-	dist_or_u64(bits, nw);
+	uint64_t *several = xmalloc((nw ? nw : 1) * sizeof *several);
+	memcpy(several, bits, nw * sizeof *bits);
+	dist_several(several, nw);
+	for (size_t w = 0; w < nw; w++)
+		bits[w] |= several[w];
+	free(several);
 	for (size_t w = 0; w < nw; w++)
 		n += (size_t)__builtin_popcountll(bits[w]);
 	uint32_t *out = xmalloc((n ? n : 1) * sizeof *out);

@@ -87,11 +87,13 @@ void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *g
  * every row, the same bits. */
 void dist_share_rows(float *X, int k, const uint32_t *cut);
 
-/* The features below dim that any rank's records have, ascending (dense
- * data: every one).  A step on a record moves the weights of its features
- * only, so after an epoch the ranks' linear models can differ there and
- * nowhere else: a mix needs only these.  Returns the count, *ids
- * allocated. */
+/* The features below dim this rank keeps a row of, ascending: those its
+ * records have, and those the records of several ranks have (dense data:
+ * every one).  A step on a record moves the rows of its features only, so
+ * after an epoch the ranks' linear models can differ on the features
+ * several ranks have, which every rank keeps and a mix combines; a
+ * feature only one rank has is that rank's alone (struct lin_rows).
+ * Returns the count, *ids allocated. */
 size_t dist_features(const struct dataset *ds, uint32_t dim, uint32_t **ids);
 
 /* bits (nw words) set on this rank become those set on two ranks or more */

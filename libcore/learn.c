@@ -338,10 +338,11 @@ struct amodel *learn_fit(const struct algo *a, struct dataset *train, const stru
 			cw[c] = cw[c] > 0 ? (double)n / (f.nlabels * cw[c]) : 1;
 		f.cw = cw;
 	}
-	/* the rows of the features some rank's data has, and only those,
-	 * numbered alike on every rank (dist_features): on hashed text about
-	 * half of the table, in half its cache.  A set trained on before may
-	 * be numbered so already, or must have its own numbers back. */
+	/* the rows of the features the data has, and only those: on hashed
+	 * text about half of the table, in half its cache.  On several ranks a
+	 * rank keeps its records' features and those several ranks' records
+	 * have (dist_features).  A set trained on before may be numbered so
+	 * already, or must have its own numbers back. */
 	if (!(a->compact && !f.dense && !init))
 		ds_expand(train, f.threads);
 	else if (!ds_numbering(train, &f.nfeat)) {

@@ -245,32 +245,37 @@ int lin_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct p
 	return 0;
 }
 
-/* the set bits of bits (nw words), ascending, after *n others in out */
-static void bit_list(const uint64_t *bits, size_t nw, uint32_t *out, size_t *n)
-{
-	for (size_t w = 0; w < nw; w++)
-		for (uint64_t b = bits[w]; b; b &= b - 1)
-			out[(*n)++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
-}
-
 void lin_rows_init(struct lin_rows *r, const struct fit *f, uint32_t dim)
 {
-	size_t nw = ((size_t)dim + 63) / 64, nmix = 1, nmine = 0;
-	uint64_t *mine = xcalloc(nw + 1, sizeof *mine), *several = xcalloc(nw + 1, sizeof *several);
-	ds_features(f->train, dim, mine);
-	memcpy(several, mine, nw * sizeof *mine);
-	dist_several(several, nw);
-	for (size_t w = 0; w < nw; w++) {
-		mine[w] &= ~several[w];
-		nmix += (size_t)__builtin_popcountll(several[w]);
-		nmine += (size_t)__builtin_popcountll(mine[w]);
+	/* this rank's features by the model's numbers, then those several
+	 * ranks have: every rank keeps those rows, in the same order */
+	size_t gw = ((size_t)f->dim + 63) / 64, lw = ((size_t)dim + 63) / 64, nmix = 1, nmine = 0;
+	uint64_t *own = xcalloc(lw + 1, sizeof *own), *several = xcalloc(gw + 1, sizeof *several);
+	ds_features(f->train, dim, own);
+	for (uint32_t j = 0; j < dim; j++)
+		if (own[j / 64] >> (j % 64) & 1) {
+			uint32_t g = f->feat ? f->feat[j] : j;
+			several[g / 64] |= 1ull << (g % 64);
+		}
+	dist_several(several, gw);
+	for (uint32_t j = 0; j < dim; j++) {
+		uint32_t g = f->feat ? f->feat[j] : j;
+		if (several[g / 64] >> (g % 64) & 1)
+			nmix++;
+		else if (own[j / 64] >> (j % 64) & 1)
+			nmine++;
 	}
 	*r = (struct lin_rows){xmalloc(nmix * sizeof *r->mix), 0, xmalloc((nmine + 1) * sizeof *r->mine), 0};
-	bit_list(several, nw, r->mix, &r->nmix);
+	for (uint32_t j = 0; j < dim; j++) {
+		uint32_t g = f->feat ? f->feat[j] : j;
+		if (several[g / 64] >> (g % 64) & 1)
+			r->mix[r->nmix++] = j;
+		else if (own[j / 64] >> (j % 64) & 1)
+			r->mine[r->nmine++] = j;
+	}
 	r->mix[r->nmix++] = dim; /* the bias: every rank moves it */
-	bit_list(mine, nw, r->mine, &r->nmine);
 	free(several);
-	free(mine);
+	free(own);
 }
 
 void lin_rows_free(struct lin_rows *r)
@@ -280,24 +285,30 @@ void lin_rows_free(struct lin_rows *r)
 	*r = (struct lin_rows){0};
 }
 
-void lin_collect(const struct lin_rows *r, void *table, size_t row)
+void lin_collect(const struct lin_rows *r, const struct fit *f, const void *table, size_t row, struct lin_got *got)
 {
-	if (dist_size() < 2)
-		return;
-	/* this rank's rows, each its number then its bytes, to every rank */
+	/* this rank's rows, each its feature then its bytes, to every rank */
 	size_t one = sizeof(uint32_t) + row;
-	uint8_t *p = xmalloc(xmul(r->nmine, one) + 1), *t = table;
+	uint8_t *p = xmalloc(xmul(r->nmine, one) + 1);
+	const uint8_t *t = table;
 	for (size_t i = 0; i < r->nmine; i++) {
-		memcpy(p + i * one, &r->mine[i], sizeof(uint32_t));
-		memcpy(p + i * one + sizeof(uint32_t), t + (size_t)r->mine[i] * row, row);
+		uint32_t g = f->feat ? f->feat[r->mine[i]] : r->mine[i];
+		memcpy(p + i * one, &g, sizeof g);
+		memcpy(p + i * one + sizeof g, t + (size_t)r->mine[i] * row, row);
 	}
-	struct buf all = BUF_INIT;
-	dist_gather(p, r->nmine * one, &all, NULL);
+	got->row = row;
+	dist_gather(p, r->nmine * one, &got->b, NULL);
 	free(p);
-	for (size_t at = 0; at + one <= all.len; at += one) {
-		uint32_t j;
-		memcpy(&j, all.p + at, sizeof j);
-		memcpy(t + (size_t)j * row, all.p + at + sizeof j, row);
-	}
-	buf_release(&all);
+}
+
+size_t lin_got_count(const struct lin_got *got)
+{
+	return got->b.len / (sizeof(uint32_t) + got->row);
+}
+
+const void *lin_got_row(const struct lin_got *got, size_t i, uint32_t *feature)
+{
+	const uint8_t *at = got->b.p + i * (sizeof(uint32_t) + got->row);
+	memcpy(feature, at, sizeof *feature);
+	return at + sizeof *feature;
 }

@@ -56,11 +56,11 @@ int lin_algo_merge(struct amodel *out, struct amodel *const *in, int n, struct p
 /* Several ranks: the rows of a state of dim rows and a bias row (dim), by
  * who can change them.  A step moves the rows of its record's features
  * only, so after an epoch the rows of features several ranks' records have,
- * and the bias, can differ between the ranks: a sync combines those (mix).
- * A row of a feature only this rank's records have (mine) is its alone: no
- * other rank reads it while training, so it stays here until a snapshot
- * needs every row on every rank (lin_collect).  On SpamAssassin split in
- * two, 39 % of the rows are mixed. */
+ * and the bias, can differ between the ranks: a sync combines those (mix;
+ * every rank keeps them, dist_features, in the same order).  A row of a
+ * feature only this rank's records have (mine) is its alone: no other rank
+ * keeps it, so it stays here, and a snapshot takes the others' from
+ * lin_collect.  On SpamAssassin split in two, 39 % of the rows are mixed. */
 struct lin_rows {
 	uint32_t *mix; /* ascending, the bias row last */
 	size_t nmix;
@@ -70,8 +70,15 @@ struct lin_rows {
 /* the rows of the features of f's records, numbered as the table's dim rows */
 void lin_rows_init(struct lin_rows *r, const struct fit *f, uint32_t dim);
 void lin_rows_free(struct lin_rows *r);
-/* Every rank takes the rows of table (rows of row bytes) that only another
- * rank's records have, from that rank. */
-void lin_collect(const struct lin_rows *r, void *table, size_t row);
+/* The rows only one rank has, from every rank: each a feature (the model's
+ * number) and the row of row bytes. */
+struct lin_got {
+	struct buf b;
+	size_t row;
+};
+void lin_collect(const struct lin_rows *r, const struct fit *f, const void *table, size_t row, struct lin_got *got);
+/* entry i of n = got->b.len / (4 + got->row): its row, *feature its number */
+const void *lin_got_row(const struct lin_got *got, size_t i, uint32_t *feature);
+size_t lin_got_count(const struct lin_got *got);
 
 #endif
