@@ -49,6 +49,12 @@ int dist_threads(int64_t j)
 static int d_done = 0; /* dist_finish() was called */
 static uint8_t *d_tmp;	/* dist_combine's receive buffer */
 static size_t d_tmpcap;
+/* dist_shared: the window, its size on each rank, each rank's part */
+static MPI_Comm d_host = MPI_COMM_NULL;
+static MPI_Win d_win = MPI_WIN_NULL;
+static size_t d_wincap;
+static uint8_t **d_peer;
+static int d_winused;
 
 /* An exit without dist_finish() is a failure (die() on this rank): take
  * every rank down with it instead of leaving them blocked in a sum. */
@@ -89,6 +95,13 @@ void dist_finish(void)
 	if (!d_on || d_done)
 		return;
 	d_done = 1;
+	if (d_win != MPI_WIN_NULL) {
+		MPI_Win_unlock_all(d_win);
+		MPI_Win_free(&d_win);
+	}
+	if (d_host != MPI_COMM_NULL)
+		MPI_Comm_free(&d_host);
+	free(d_peer);
 	free(d_tmp);
 	d_tmp = NULL;
 	d_tmpcap = 0;
@@ -119,6 +132,81 @@ static void combine_small(void *v, size_t n, size_t esz, dist_combine_fn *fn, vo
 	free(all);
 }
 
+void *dist_shared(size_t bytes)
+{
+	if (d_size < 2)
+		return NULL;
+	if (d_host == MPI_COMM_NULL) {
+		check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &d_host),
+		      "MPI_Comm_split_type");
+		d_peer = xcalloc((size_t)d_size, sizeof *d_peer);
+	}
+	int here;
+	MPI_Comm_size(d_host, &here);
+	if (here != d_size || d_winused)
+		return NULL;
+	if (d_win == MPI_WIN_NULL || bytes > d_wincap) {
+		if (d_win != MPI_WIN_NULL) {
+			MPI_Win_unlock_all(d_win);
+			MPI_Win_free(&d_win);
+		}
+		void *base;
+		check(MPI_Win_allocate_shared((MPI_Aint)(bytes ? bytes : 1), 1, MPI_INFO_NULL, d_host, &base, &d_win),
+		      "MPI_Win_allocate_shared");
+		for (int b = 0; b < d_size; b++) {
+			MPI_Aint sz;
+			int du;
+			check(MPI_Win_shared_query(d_win, b, &sz, &du, &d_peer[b]), "MPI_Win_shared_query");
+		}
+		check(MPI_Win_lock_all(MPI_MODE_NOCHECK, d_win), "MPI_Win_lock_all");
+		d_wincap = bytes;
+	}
+	d_winused = 1;
+	memset(d_peer[d_rank], 0, bytes);
+	return d_peer[d_rank];
+}
+
+int dist_shared_release(void *p)
+{
+	if (!p || d_win == MPI_WIN_NULL || p != d_peer[d_rank])
+		return 0;
+	d_winused = 0;
+	return 1;
+}
+
+/* every rank's writes to the window seen by every rank */
+static void host_fence(void)
+{
+	MPI_Win_sync(d_win);
+	check(MPI_Barrier(d_host), "MPI_Barrier");
+	MPI_Win_sync(d_win);
+}
+
+/* dist_combine of the shared vector: each rank combines its slice from
+ * the others' copies where they lie, then copies the others' slices */
+static void combine_shared(uint8_t *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
+{
+	int N = d_size, r = d_rank;
+	const void **part = xcalloc((size_t)N, sizeof *part);
+	double t0 = MPI_Wtime();
+	size_t lo = n * (size_t)r / (size_t)N, hi = n * ((size_t)r + 1) / (size_t)N;
+	host_fence();
+	for (int b = 0; b < N; b++)
+		part[b] = d_peer[b] + lo * esz;
+	fn(ctx, v + lo * esz, part, N, lo, hi - lo);
+	host_fence();
+	for (int b = 0; b < N; b++) {
+		size_t blo = n * (size_t)b / (size_t)N, bhi = n * ((size_t)b + 1) / (size_t)N;
+		if (b != r)
+			memcpy(v + blo * esz, d_peer[b] + blo * esz, (bhi - blo) * esz);
+	}
+	/* nobody writes a next vector while another still reads this one */
+	host_fence();
+	d_sec += MPI_Wtime() - t0;
+	d_bytes += 2 * (n - (hi - lo)) * esz;
+	free(part);
+}
+
 /* Each rank receives the others' copies of its slice and sends its copies
  * of theirs, point to point (its own copy stays in place: no copy to a
  * buffer of all R), combines its slice, then the slices are gathered. */
@@ -128,6 +216,10 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 	if (N < 2) {
 		const void *own = v;
 		fn(ctx, v, &own, 1, 0, n);
+		return;
+	}
+	if (d_winused && v == d_peer[r] && n * esz <= d_wincap) {
+		combine_shared(v, n, esz, fn, ctx);
 		return;
 	}
 	if (n * esz <= SMALL_BYTES) {
@@ -360,6 +452,18 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 	const void *own = v;
 	(void)esz;
 	fn(ctx, v, &own, 1, 0, n);
+}
+
+void *dist_shared(size_t bytes)
+{
+	(void)bytes;
+	return NULL;
+}
+
+int dist_shared_release(void *p)
+{
+	(void)p;
+	return 0;
 }
 
 void dist_barrier(void) {}

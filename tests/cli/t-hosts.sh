@@ -7,7 +7,7 @@
 # missing, or sshd cannot start here.
 . "$PEA_SRC/tests/cli/lib.sh"
 
-CHECKS=('classify per shard on two hosts' 'pipe over two hosts' 'recommend per shard on two hosts' 'train-mix over two hosts' 'mpirun -H two hosts')
+CHECKS=('classify per shard on two hosts' 'pipe over two hosts' 'recommend per shard on two hosts' 'train-mix over two hosts' 'mpirun -H two hosts' 'mpirun -H mlp')
 skip_all() {
 	for c in "${CHECKS[@]}"; do t_skip "$c" "$1"; done
 	done_testing
@@ -138,7 +138,9 @@ t 'recommend per shard on two hosts: the recommendations of one process' '
 	test "$(grep -c "\"recs\":\[\"i" recn.json)" = 40'
 
 if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
-	t_skip "${CHECKS[4]}" "pea was built without MPI, or no mpirun (Debian libopenmpi-dev, openmpi-bin)"
+	for c in 4 5; do
+		t_skip "${CHECKS[$c]}" "pea was built without MPI, or no mpirun (Debian libopenmpi-dev, openmpi-bin)"
+	done
 else
 	. "$PEA_SRC/tests/cli/mpi.sh"
 	t 'mpirun -H over two sshd hosts: naive Bayes on a shard per host, the single-process model byte for byte' '
@@ -149,5 +151,16 @@ else
 		cmp spam.model two.model
 		test "$(logins a)" -gt "$a0"
 		test "$(logins b)" -gt "$b0"'
+	# 64 images of 8x8, a bright quadrant each
+	awk 'BEGIN { srand(5); for (i = 0; i < 64; i++) { q = i % 4; printf "{\"id\":%d,\"label\":\"q%d\",\"dense\":[", i, q
+		for (p = 0; p < 64; p++) { r = int(p / 8); c = p % 8; v = ((r < 4) == (q < 2)) * ((c < 4) == (q % 2 == 0)) ? 0.8 : 0.1
+			printf "%s%.3f", p ? "," : "", v + rand() * 0.3 }
+		printf "],\"shape\":[1,8,8]}\n" } }' | pea import -q --jsonl -o quad.pea
+	pea split --shards 2 --by id -o "quad-%d.pea" quad.pea
+	t 'mpirun -H over two sshd hosts: mlp sums by messages make the model that 2 ranks on one host make in shared memory' '
+		mpirun_ -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o one-host.model "$TMP/quad-%r.pea"
+		mpirun_ --mca plm_rsh_agent "$SSH" -H hosta,hostb -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 \
+			--batch 16 -o two-hosts.model "$TMP/quad-%r.pea"
+		cmp one-host.model two-hosts.model'
 fi
 done_testing
