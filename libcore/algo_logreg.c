@@ -75,7 +75,11 @@ static void ranks_begin(struct lr *s, const struct fit *f)
 		all += s->share[b];
 	for (int b = 0; b < R; b++)
 		s->share[b] = all > 0 ? s->share[b] / all : 0;
-	s->mixbuf = xmalloc(xmul(s->rows.nmix, s->ncol) * sizeof *s->mixbuf);
+	/* on one host the ranks mix in shared memory (dist_shared) */
+	size_t len = xmul(xmul(s->rows.nmix, s->ncol), sizeof *s->mixbuf);
+	s->mixbuf = dist_shared(len);
+	if (!s->mixbuf)
+		s->mixbuf = xmalloc(len);
 }
 
 static void *lr_begin(struct fit *f)
@@ -450,7 +454,8 @@ static void lr_end(void *st)
 	lin_rows_free(&s->rows);
 	buf_release(&s->got.b);
 	free(s->share);
-	free(s->mixbuf);
+	if (!dist_shared_release(s->mixbuf))
+		free(s->mixbuf);
 	free(s);
 }
 

@@ -49,6 +49,7 @@ struct svm {
 	double cost, tol;
 	double sigma; /* several ranks: CoCoA+'s sigma' (1 on one process) */
 	struct lin_rows rows; /* several ranks: the rows svm_sync sums, the ones it leaves */
+	double *moves;	      /* several ranks: what svm_sync sums, in shared memory on one host */
 	struct prob *p;
 };
 
@@ -139,8 +140,14 @@ static void *svm_begin(struct fit *f)
 			memcpy(p->w0, p->w, ((size_t)s->dim + 1) * sizeof *p->w0);
 		}
 	}
-	if (dist_size() > 1) /* the rows a rank's moves can change */
+	if (dist_size() > 1) {
+		/* the rows a rank's moves can change */
 		lin_rows_init(&s->rows, f, s->dim);
+		size_t len = xmul(xmul(s->rows.nmix, s->ncol), sizeof *s->moves);
+		s->moves = dist_shared(len);
+		if (!s->moves)
+			s->moves = xmalloc(len);
+	}
 	return s;
 }
 
@@ -262,7 +269,7 @@ static void svm_sync(void *st, const struct fit *f)
 	size_t M = s->rows.nmix;
 	uint64_t *open = xcalloc(s->ncol, sizeof *open);
 	/* every problem's moves in one sum */
-	double *d = xmalloc(xmul(M, s->ncol) * sizeof *d);
+	double *d = s->moves;
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		const struct prob *p = &s->p[c];
 		for (size_t i = 0; i < M; i++)
@@ -277,7 +284,6 @@ static void svm_sync(void *st, const struct fit *f)
 			p->w[mine[i]] = p->w0[mine[i]] = p->w0[mine[i]] + (p->w[mine[i]] - p->w0[mine[i]]) / s->sigma;
 		open[c] = !p->done;
 	}
-	free(d);
 	dist_sum_u64(open, s->ncol);
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		struct prob *p = &s->p[c];
@@ -339,6 +345,8 @@ static void svm_end(void *st)
 	}
 	free(s->p);
 	lin_rows_free(&s->rows);
+	if (!dist_shared_release(s->moves))
+		free(s->moves);
 	free(s->qd);
 	ds_csr_release(&s->X);
 	free(s);

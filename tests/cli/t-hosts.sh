@@ -157,10 +157,14 @@ else
 			printf "%s%.3f", p ? "," : "", v + rand() * 0.3 }
 		printf "],\"shape\":[1,8,8]}\n" } }' | pea import -q --jsonl -o quad.pea
 	pea split --shards 2 --by id -o "quad-%d.pea" quad.pea
-	t 'mpirun -H over two sshd hosts: mlp sums by messages make the model that 2 ranks on one host make in shared memory' '
+	t 'mpirun -H over two sshd hosts: mlp and logreg sums by messages make the models 2 ranks on one host make in shared memory' '
 		mpirun_ -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o one-host.model "$TMP/quad-%r.pea"
 		mpirun_ --mca plm_rsh_agent "$SSH" -H hosta,hostb -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 \
 			--batch 16 -o two-hosts.model "$TMP/quad-%r.pea"
-		cmp one-host.model two-hosts.model'
+		cmp one-host.model two-hosts.model
+		mpirun_ -np 2 pea-train --mpi -q -j 1 --algo logreg -o lr-one-host.model "$TMP/vec-%r.pea"
+		mpirun_ --mca plm_rsh_agent "$SSH" -H hosta,hostb -np 2 pea-train --mpi -q -j 1 --algo logreg \
+			-o lr-two-hosts.model "$TMP/vec-%r.pea"
+		cmp lr-one-host.model lr-two-hosts.model'
 fi
 done_testing
