@@ -151,8 +151,19 @@ void *dist_shared(size_t bytes)
 			MPI_Win_free(&d_win);
 		}
 		void *base;
-		check(MPI_Win_allocate_shared((MPI_Aint)(bytes ? bytes : 1), 1, MPI_INFO_NULL, d_host, &base, &d_win),
-		      "MPI_Win_allocate_shared");
+		/* a host short of shared memory (a container's /dev/shm) sums by
+		 * messages instead: every rank must know whether all got theirs */
+		int ok = MPI_Win_allocate_shared((MPI_Aint)(bytes ? bytes : 1), 1, MPI_INFO_NULL, d_host, &base, &d_win) ==
+			 MPI_SUCCESS;
+		int all = ok;
+		check(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, d_host), "MPI_Allreduce");
+		if (!all) {
+			if (ok)
+				MPI_Win_free(&d_win);
+			d_win = MPI_WIN_NULL;
+			d_wincap = 0;
+			return NULL;
+		}
 		for (int b = 0; b < d_size; b++) {
 			MPI_Aint sz;
 			int du;

@@ -8,7 +8,7 @@
 if [ -z "${PEA_MPI:-}" ] || ! command -v mpirun > /dev/null; then
 	why="pea was built without MPI (meson -Dmpi=enabled, Debian libopenmpi-dev openmpi-bin)"
 	if [ -n "${PEA_MPI:-}" ]; then why="no mpirun on PATH (Debian openmpi-bin)"; fi
-	for c in 'nb identical' 'logreg' 'svm' 'feature of one rank' 'checkpoint' 'threads' 'networks' 'sparse networks refused' \
+	for c in 'nb identical' 'logreg' 'svm' 'feature of one rank' 'checkpoint' 'threads' 'no shared memory' 'networks' 'sparse networks refused' \
 		'bad shard' 'shared text refused' 'als identical' 'als bad shard' 'als no interactions' \
 		'als init' 'als chunks' 'usage' 'usage merge' 'usage recommender' 'usage als follow'; do
 		t_skip "$c" "$why"
@@ -117,6 +117,15 @@ t 'ranks x threads: logreg, svm and mlp give the same model at -j 1 and -j 2' '
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o j1-mlp.model "quad-%r.pea"
 	mpirun_ -np 2 pea-train --mpi -q -j 2 --algo mlp --epochs 3 --batch 16 -o j2-mlp.model "quad-%r.pea"
 	cmp j1-mlp.model j2-mlp.model'
+# Open MPI without its shared-memory windows (as where /dev/shm is too
+# small): the ranks of one host sum by messages, to the same bits
+t 'ranks that cannot share memory sum by messages: the same mlp and logreg models' '
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o shm-mlp.model "quad-%r.pea"
+	mpirun_ --mca osc ^sm -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o msg-mlp.model "quad-%r.pea"
+	cmp shm-mlp.model msg-mlp.model
+	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo logreg -o shm-lr.model "all-2-%r.pea"
+	mpirun_ --mca osc ^sm -np 2 pea-train --mpi -q -j 1 --algo logreg -o msg-lr.model "all-2-%r.pea"
+	cmp shm-lr.model msg-lr.model'
 NET='conv3x3:4,bn,relu,maxpool2,fc:8,relu,fc'
 t 'cnn: 2 ranks share every batch, learn the set, and give the same model on every run' '
 	for i in a b; do
