@@ -75,11 +75,8 @@ static void ranks_begin(struct lr *s, const struct fit *f)
 		all += s->share[b];
 	for (int b = 0; b < R; b++)
 		s->share[b] = all > 0 ? s->share[b] / all : 0;
-	/* on one host the ranks mix in shared memory (dist_shared) */
-	size_t len = xmul(xmul(s->rows.nmix, s->ncol), sizeof *s->mixbuf);
-	s->mixbuf = dist_shared(len);
-	if (!s->mixbuf)
-		s->mixbuf = xmalloc(len);
+	/* on one host the ranks mix in shared memory */
+	s->mixbuf = dist_shared(xmul(xmul(s->rows.nmix, s->ncol), sizeof *s->mixbuf));
 }
 
 static void *lr_begin(struct fit *f)
@@ -454,8 +451,7 @@ static void lr_end(void *st)
 	lin_rows_free(&s->rows);
 	buf_release(&s->got.b);
 	free(s->share);
-	if (!dist_shared_release(s->mixbuf))
-		free(s->mixbuf);
+	dist_shared_free(s->mixbuf);
 	free(s);
 }
 

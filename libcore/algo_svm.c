@@ -143,10 +143,7 @@ static void *svm_begin(struct fit *f)
 	if (dist_size() > 1) {
 		/* the rows a rank's moves can change */
 		lin_rows_init(&s->rows, f, s->dim);
-		size_t len = xmul(xmul(s->rows.nmix, s->ncol), sizeof *s->moves);
-		s->moves = dist_shared(len);
-		if (!s->moves)
-			s->moves = xmalloc(len);
+		s->moves = dist_shared(xmul(xmul(s->rows.nmix, s->ncol), sizeof *s->moves));
 	}
 	return s;
 }
@@ -345,8 +342,7 @@ static void svm_end(void *st)
 	}
 	free(s->p);
 	lin_rows_free(&s->rows);
-	if (!dist_shared_release(s->moves))
-		free(s->moves);
+	dist_shared_free(s->moves);
 	free(s->qd);
 	ds_csr_release(&s->X);
 	free(s);

@@ -132,7 +132,8 @@ static void combine_small(void *v, size_t n, size_t esz, dist_combine_fn *fn, vo
 	free(all);
 }
 
-void *dist_shared(size_t bytes)
+/* the shared window's part of this rank, or NULL where there is none */
+static void *host_window(size_t bytes)
 {
 	if (d_size < 2)
 		return NULL;
@@ -177,12 +178,18 @@ void *dist_shared(size_t bytes)
 	return d_peer[d_rank];
 }
 
-int dist_shared_release(void *p)
+void *dist_shared(size_t bytes)
 {
-	if (!p || d_win == MPI_WIN_NULL || p != d_peer[d_rank])
-		return 0;
-	d_winused = 0;
-	return 1;
+	void *p = host_window(bytes);
+	return p ? p : xcalloc(1, bytes ? bytes : 1);
+}
+
+void dist_shared_free(void *p)
+{
+	if (p && d_win != MPI_WIN_NULL && p == d_peer[d_rank])
+		d_winused = 0;
+	else
+		free(p);
 }
 
 /* every rank's writes to the window seen by every rank */
@@ -467,14 +474,12 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 
 void *dist_shared(size_t bytes)
 {
-	(void)bytes;
-	return NULL;
+	return xcalloc(1, bytes ? bytes : 1);
 }
 
-int dist_shared_release(void *p)
+void dist_shared_free(void *p)
 {
-	(void)p;
-	return 0;
+	free(p);
 }
 
 void dist_barrier(void) {}

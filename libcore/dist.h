@@ -51,15 +51,15 @@ int dist_threads(int64_t j);
  * treat each element on its own).  One rank: fn on the whole vector. */
 typedef void dist_combine_fn(void *ctx, void *out, const void *const *part, int nranks, size_t first, size_t n);
 void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx);
-/* When every rank runs on one host: bytes (zeroed) of memory the other
- * ranks can read (an MPI-3 shared window), for a vector dist_combine then
- * combines with no messages, each rank reading the others' copies of its
- * slice where they lie and then the combined slices.  NULL on one rank, or
- * when the ranks are on several hosts, or another is in use.  Collective;
- * given back with dist_shared_release (not collective), which says
- * whether p was one (else it is the caller's to free). */
+/* bytes (zeroed) for a vector that dist_combine will combine.  When every
+ * rank runs on one host they are memory the other ranks can read (an MPI-3
+ * shared window), and dist_combine needs no messages: each rank reads the
+ * others' copies of its slice where they lie, then the combined slices.
+ * Else (one rank, several hosts, no window to be had, or one in use)
+ * ordinary memory.  Collective; dist_shared_free (not collective) gives it
+ * back. */
 void *dist_shared(size_t bytes);
-int dist_shared_release(void *p);
+void dist_shared_free(void *p);
 /* For combining functions: out[i] = part[0][i] + part[1][i] + ..., floats
  * added in rank order, for i in [lo, hi); out may be one of the parts. */
 void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi);

@@ -922,10 +922,7 @@ struct nn_trainer *nn_trainer_new(struct nn *n, const struct nn_opts *o, uint64_
 	if (t->o.share > 0) {
 		t->rows = xcalloc((size_t)t->o.share, sizeof *t->rows);
 		/* on one host the ranks read each other's sums where they lie */
-		size_t len = (t->ndense + n->nstate + 1) * sizeof *t->sg;
-		t->sg = dist_shared(len);
-		if (!t->sg)
-			t->sg = xcalloc(1, len);
+		t->sg = dist_shared((t->ndense + n->nstate + 1) * sizeof *t->sg);
 	}
 	return t;
 }
@@ -956,8 +953,7 @@ void nn_trainer_free(struct nn_trainer *t)
 	free(t->tlist);
 	free(t->perm);
 	free(t->rows);
-	if (!dist_shared_release(t->sg))
-		free(t->sg);
+	dist_shared_free(t->sg);
 	free(t);
 }
 
