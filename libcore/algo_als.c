@@ -216,18 +216,18 @@ static uint32_t *make_tasks(const struct ix_csr *m, uint32_t r0, uint32_t r1, ui
 	return start;
 }
 
-/* Y^T Y into A.  Ranks that share the work each compute a share of the
- * chunks of rows dense_gram sums, and every rank gets every chunk before
- * adding them up in order: the bits of one process's dense_gram. */
-static void gram(const float *Y, uint32_t ny, int k, int shared, int threads, float *A)
+/* Y^T Y into A.  Ranks that share the work (part: room for the chunks
+ * from dist_shared_rows) each compute a share of the chunks of rows
+ * dense_gram sums, and every rank gets every chunk before adding them up
+ * in order: the bits of one process's dense_gram. */
+static void gram(const float *Y, uint32_t ny, int k, float *part, int threads, float *A)
 {
-	if (!shared) {
+	if (!part) {
 		dense_gram(Y, ny, k, threads, A);
 		return;
 	}
 	int N = dist_size(), me = dist_rank();
 	size_t nc = dense_gram_chunks(ny);
-	float *part = xcalloc(xmul(nc ? nc : 1, (size_t)k * k), sizeof *part);
 	uint32_t *cut = xmalloc(xmul((size_t)N + 1, 4));
 	for (int b = 0; b <= N; b++)
 		cut[b] = (uint32_t)(nc * (size_t)b / (size_t)N);
@@ -235,17 +235,16 @@ static void gram(const float *Y, uint32_t ny, int k, int shared, int threads, fl
 	dist_share_rows(part, k * k, cut);
 	dense_gram_sum(part, nc, k, A);
 	free(cut);
-	free(part);
 }
 
 /* One half-iteration: the rows of X against Y, those of this rank (cut,
  * when the ranks share the work: cut[rank] .. cut[rank + 1]), then every
  * rank's rows to every rank. */
 static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_csr *m, const uint32_t *cut, int k,
-		       double reg, float alpha, int steps, int threads, struct scratch *sc)
+		       double reg, float alpha, int steps, int threads, struct scratch *sc, float *part)
 {
 	float *A = xmalloc(xmul((size_t)k * k, 4));
-	gram(Y, ny, k, cut != NULL, threads, A);
+	gram(Y, ny, k, cut ? part : NULL, threads, A);
 	for (int j = 0; j < k; j++)
 		A[(size_t)j * k + j] += (float)reg;
 	uint32_t ntask, r0 = cut ? cut[dist_rank()] : 0, r1 = cut ? cut[dist_rank() + 1] : m->rows;
@@ -259,14 +258,39 @@ static void solve_side(float *X, const float *Y, uint32_t ny, const struct ix_cs
 		dist_share_rows(X, k, cut);
 }
 
-static void start_factors(float *X, uint32_t n, int k, const float *from, uint32_t nfrom, uint64_t seed, int side)
+/* The first factors of rows r0 .. r1 (a row's own seed, or the --init
+ * model's row), then every rank's rows to every rank (cut). */
+static void start_factors(float *X, uint32_t r0, uint32_t r1, const uint32_t *cut, int k, const float *from,
+			  uint32_t nfrom, uint64_t seed, int side)
 {
-	for (uint32_t r = 0; r < n; r++) {
+	for (uint32_t r = r0; r < r1; r++) {
 		if (r < nfrom)
 			memcpy(X + (size_t)r * k, from + (size_t)r * k, (size_t)k * 4);
 		else
 			cf_init_row(X + (size_t)r * k, k, seed, side, r, INIT_SCALE);
 	}
+	if (cut)
+		dist_share_rows(X, k, cut);
+}
+
+/* factors of n rows: on several ranks, where dist_share_rows shares them
+ * without a copy when it can */
+static float *factors_alloc(uint32_t n, int64_t k, int shared)
+{
+	size_t bytes = xmul(xmul((size_t)n + 1, (size_t)k), 4);
+	return shared ? dist_shared_rows(bytes) : dense_alloc(bytes);
+}
+
+/* the factors in memory of their own, for the model writer to keep */
+static float *factors_own(float *X, uint32_t n, int64_t k, int shared)
+{
+	if (!shared)
+		return X;
+	size_t bytes = xmul(xmul((size_t)n + 1, (size_t)k), 4);
+	float *o = dense_alloc(bytes);
+	memcpy(o, X, bytes);
+	dist_shared_free(X);
+	return o;
 }
 
 static int als_train(struct cf_fit *f, struct model_writer *w, struct json_object *settings)
@@ -292,12 +316,18 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 		return -1;
 	}
 	uint32_t nu = m->rows, ni = m->cols;
-	float *U = dense_alloc(xmul(xmul((size_t)nu + 1, (size_t)k), 4));
-	float *V = dense_alloc(xmul(xmul((size_t)ni + 1, (size_t)k), 4));
-	start_factors(U, nu, (int)k, init ? init->f.U : NULL, init ? f->init->nusers : 0, f->seed, 0);
-	start_factors(V, ni, (int)k, init ? init->f.V : NULL, init ? f->init->nitems : 0, f->seed, 1);
 	/* by item: this rank's items (several ranks), or all of them */
 	const struct ix_share *sh = f->x->share;
+	const uint32_t *ucut = sh ? sh->ucut : NULL, *icut = sh ? sh->icut : NULL;
+	int me = dist_rank();
+	float *U = factors_alloc(nu, k, sh != NULL), *V = factors_alloc(ni, k, sh != NULL);
+	/* room for the chunks of either side's Gram matrix, shared the same way */
+	size_t nc = dense_gram_chunks(nu > ni ? nu : ni);
+	float *part = sh ? dist_shared_rows(xmul(xmul(nc ? nc : 1, (size_t)k), (size_t)k * 4)) : NULL;
+	start_factors(U, sh ? ucut[me] : 0, sh ? ucut[me + 1] : nu, ucut, (int)k, init ? init->f.U : NULL,
+		      init ? f->init->nusers : 0, f->seed, 0);
+	start_factors(V, sh ? icut[me] : 0, sh ? icut[me + 1] : ni, icut, (int)k, init ? init->f.V : NULL,
+		      init ? f->init->nitems : 0, f->seed, 1);
 	struct ix_csr t = {0};
 	if (!sh)
 		ix_transpose(m, &t, f->threads);
@@ -311,9 +341,8 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	}
 	double t0 = now_sec();
 	for (int64_t it = 0; it < iters; it++) {
-		solve_side(U, V, ni, m, sh ? sh->ucut : NULL, (int)k, reg, (float)alpha, (int)steps, f->threads, sc);
-		solve_side(V, U, nu, byitem, sh ? sh->icut : NULL, (int)k, reg, (float)alpha, (int)steps, f->threads,
-			   sc);
+		solve_side(U, V, ni, m, ucut, (int)k, reg, (float)alpha, (int)steps, f->threads, sc, part);
+		solve_side(V, U, nu, byitem, icut, (int)k, reg, (float)alpha, (int)steps, f->threads, sc, part);
 		cf_progress(f, "iteration", (int)it + 1, (int)iters, 2.0 * (double)nnz * (double)(it + 1));
 	}
 	f->per_iteration = (now_sec() - t0) / (double)iters;
@@ -327,7 +356,9 @@ static int als_train(struct cf_fit *f, struct model_writer *w, struct json_objec
 	}
 	free(sc);
 	ix_csr_release(&t);
-	mf_save(w, U, V, NULL, (int)k, nu, ni, f->threads);
+	dist_shared_free(part);
+	mf_save(w, factors_own(U, nu, k, sh != NULL), factors_own(V, ni, k, sh != NULL), NULL, (int)k, nu, ni,
+		f->threads);
 	json_object_object_add(settings, "factors", json_object_new_int64(k));
 	json_object_object_add(settings, "iterations", json_object_new_int64(iters));
 	json_object_object_add(settings, "cg-steps", json_object_new_int64(steps));

@@ -49,12 +49,20 @@ int dist_threads(int64_t j)
 static int d_done = 0; /* dist_finish() was called */
 static uint8_t *d_tmp;	/* dist_combine's receive buffer */
 static size_t d_tmpcap;
-/* dist_shared: the window, its size on each rank, each rank's part */
+/* dist_shared, dist_shared_rows: the ranks of this host, and MPI-3 shared
+ * windows on them, kept for the next vector of their kind until
+ * dist_finish (a model asks for the same ones every run) */
 static MPI_Comm d_host = MPI_COMM_NULL;
-static MPI_Win d_win = MPI_WIN_NULL;
-static size_t d_wincap;
-static uint8_t **d_peer;
-static int d_winused;
+#define NWIN 4
+struct hwin {
+	MPI_Win w;
+	uint8_t **peer; /* each rank's part; one block: peer[0] only */
+	size_t cap;	/* bytes of a part */
+	int one;	/* one block that every rank reads and writes */
+	int used;
+};
+static struct hwin d_win[NWIN];
+static int d_nwin;
 
 /* An exit without dist_finish() is a failure (die() on this rank): take
  * every rank down with it instead of leaving them blocked in a sum. */
@@ -95,13 +103,14 @@ void dist_finish(void)
 	if (!d_on || d_done)
 		return;
 	d_done = 1;
-	if (d_win != MPI_WIN_NULL) {
-		MPI_Win_unlock_all(d_win);
-		MPI_Win_free(&d_win);
+	for (int i = 0; i < d_nwin; i++) {
+		MPI_Win_unlock_all(d_win[i].w);
+		MPI_Win_free(&d_win[i].w);
+		free(d_win[i].peer);
 	}
+	d_nwin = 0;
 	if (d_host != MPI_COMM_NULL)
 		MPI_Comm_free(&d_host);
-	free(d_peer);
 	free(d_tmp);
 	d_tmp = NULL;
 	d_tmpcap = 0;
@@ -132,94 +141,134 @@ static void combine_small(void *v, size_t n, size_t esz, dist_combine_fn *fn, vo
 	free(all);
 }
 
-/* the shared window's part of this rank, or NULL where there is none */
-static void *host_window(size_t bytes)
+/* A window of this kind (one block, or a part per rank) with room for
+ * bytes, free for use, allocated when there is none; NULL where there can
+ * be none: one rank, ranks on several hosts, NWIN in use, or a host short
+ * of shared memory.  Every rank takes the same path, so every rank gets
+ * the same answer. */
+static struct hwin *host_window(size_t bytes, int one)
 {
 	if (d_size < 2)
 		return NULL;
-	if (d_host == MPI_COMM_NULL) {
+	if (d_host == MPI_COMM_NULL)
 		check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &d_host),
 		      "MPI_Comm_split_type");
-		d_peer = xcalloc((size_t)d_size, sizeof *d_peer);
-	}
 	int here;
 	MPI_Comm_size(d_host, &here);
-	if (here != d_size || d_winused)
+	if (here != d_size)
 		return NULL;
-	if (d_win == MPI_WIN_NULL || bytes > d_wincap) {
-		if (d_win != MPI_WIN_NULL) {
-			MPI_Win_unlock_all(d_win);
-			MPI_Win_free(&d_win);
-		}
-		void *base;
-		/* a host short of shared memory (a container's /dev/shm) sums by
-		 * messages instead: every rank must know whether all got theirs */
-		int ok = MPI_Win_allocate_shared((MPI_Aint)(bytes ? bytes : 1), 1, MPI_INFO_NULL, d_host, &base, &d_win) ==
-			 MPI_SUCCESS;
-		int all = ok;
-		check(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, d_host), "MPI_Allreduce");
-		if (!all) {
-			if (ok)
-				MPI_Win_free(&d_win);
-			d_win = MPI_WIN_NULL;
-			d_wincap = 0;
-			return NULL;
-		}
-		for (int b = 0; b < d_size; b++) {
-			MPI_Aint sz;
-			int du;
-			check(MPI_Win_shared_query(d_win, b, &sz, &du, &d_peer[b]), "MPI_Win_shared_query");
-		}
-		check(MPI_Win_lock_all(MPI_MODE_NOCHECK, d_win), "MPI_Win_lock_all");
-		d_wincap = bytes;
+	struct hwin *h = NULL;
+	for (int i = 0; i < d_nwin && !h; i++)
+		if (!d_win[i].used && d_win[i].one == one)
+			h = &d_win[i];
+	if (h && h->cap >= bytes)
+		goto take;
+	if (h) {
+		MPI_Win_unlock_all(h->w);
+		MPI_Win_free(&h->w);
+	} else if (d_nwin < NWIN) {
+		h = &d_win[d_nwin++];
+		h->peer = xcalloc((size_t)d_size, sizeof *h->peer);
+		h->one = one;
+	} else {
+		return NULL;
 	}
-	d_winused = 1;
-	memset(d_peer[d_rank], 0, bytes);
-	return d_peer[d_rank];
+	void *base;
+	size_t mine = one && d_rank ? 0 : bytes ? bytes : 1;
+	/* a host short of shared memory (a container's /dev/shm) sums by
+	 * messages instead: every rank must know whether all got theirs */
+	int ok = MPI_Win_allocate_shared((MPI_Aint)mine, 1, MPI_INFO_NULL, d_host, &base, &h->w) == MPI_SUCCESS;
+	int all = ok;
+	check(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, d_host), "MPI_Allreduce");
+	if (!all) {
+		if (ok)
+			MPI_Win_free(&h->w);
+		/* the slot is given up: the next ask tries again */
+		free(h->peer);
+		*h = d_win[--d_nwin];
+		return NULL;
+	}
+	for (int b = 0; b < (one ? 1 : d_size); b++) {
+		MPI_Aint sz;
+		int du;
+		check(MPI_Win_shared_query(h->w, b, &sz, &du, &h->peer[b]), "MPI_Win_shared_query");
+	}
+	check(MPI_Win_lock_all(MPI_MODE_NOCHECK, h->w), "MPI_Win_lock_all");
+	h->cap = bytes;
+take:
+	h->used = 1;
+	return h;
 }
+
+static void host_fence(struct hwin *h);
 
 void *dist_shared(size_t bytes)
 {
-	void *p = host_window(bytes);
-	return p ? p : xcalloc(1, bytes ? bytes : 1);
+	struct hwin *h = host_window(bytes, 0);
+	if (!h)
+		return xcalloc(1, bytes ? bytes : 1);
+	memset(h->peer[d_rank], 0, bytes);
+	return h->peer[d_rank];
+}
+
+void *dist_shared_rows(size_t bytes)
+{
+	struct hwin *h = host_window(bytes, 1);
+	if (!h)
+		return xcalloc(1, bytes ? bytes : 1);
+	if (d_rank == 0)
+		memset(h->peer[0], 0, bytes);
+	host_fence(h);
+	return h->peer[0];
+}
+
+/* the window in use whose (own or only) part starts at p, or NULL */
+static struct hwin *window_of(const void *p)
+{
+	for (int i = 0; p && i < d_nwin; i++)
+		if (d_win[i].used && p == d_win[i].peer[d_win[i].one ? 0 : d_rank])
+			return &d_win[i];
+	return NULL;
 }
 
 void dist_shared_free(void *p)
 {
-	if (p && d_win != MPI_WIN_NULL && p == d_peer[d_rank])
-		d_winused = 0;
+	struct hwin *h = window_of(p);
+	if (h)
+		h->used = 0;
 	else
 		free(p);
 }
 
 /* every rank's writes to the window seen by every rank */
-static void host_fence(void)
+static void host_fence(struct hwin *h)
 {
-	MPI_Win_sync(d_win);
+	MPI_Win_sync(h->w);
 	check(MPI_Barrier(d_host), "MPI_Barrier");
-	MPI_Win_sync(d_win);
+	MPI_Win_sync(h->w);
 }
 
 /* dist_combine of the shared vector: each rank combines its slice from
  * the others' copies where they lie, then copies the others' slices */
-static void combine_shared(uint8_t *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
+static void combine_shared(struct hwin *h, uint8_t *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 {
 	int N = d_size, r = d_rank;
+	uint8_t **peer = h->peer;
 	const void **part = xcalloc((size_t)N, sizeof *part);
 	double t0 = MPI_Wtime();
 	size_t lo = n * (size_t)r / (size_t)N, hi = n * ((size_t)r + 1) / (size_t)N;
-	host_fence();
+	host_fence(h);
 	for (int b = 0; b < N; b++)
-		part[b] = d_peer[b] + lo * esz;
+		part[b] = peer[b] + lo * esz;
 	fn(ctx, v + lo * esz, part, N, lo, hi - lo);
-	host_fence();
+	host_fence(h);
 	for (int b = 0; b < N; b++) {
 		size_t blo = n * (size_t)b / (size_t)N, bhi = n * ((size_t)b + 1) / (size_t)N;
 		if (b != r)
-			memcpy(v + blo * esz, d_peer[b] + blo * esz, (bhi - blo) * esz);
+			memcpy(v + blo * esz, peer[b] + blo * esz, (bhi - blo) * esz);
 	}
 	/* nobody writes a next vector while another still reads this one */
-	host_fence();
+	host_fence(h);
 	d_sec += MPI_Wtime() - t0;
 	d_bytes += 2 * (n - (hi - lo)) * esz;
 	free(part);
@@ -236,8 +285,9 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 		fn(ctx, v, &own, 1, 0, n);
 		return;
 	}
-	if (d_winused && v == d_peer[r] && n * esz <= d_wincap) {
-		combine_shared(v, n, esz, fn, ctx);
+	struct hwin *h = window_of(v);
+	if (h && !h->one && n * esz <= h->cap) {
+		combine_shared(h, v, n, esz, fn, ctx);
 		return;
 	}
 	if (n * esz <= SMALL_BYTES) {
@@ -434,6 +484,14 @@ void dist_share_rows(float *X, int k, const uint32_t *cut)
 	if (d_size < 2)
 		return;
 	int N = d_size;
+	struct hwin *h = window_of(X);
+	if (h && h->one) {
+		/* the rows are where every rank reads them: once written */
+		double t0 = MPI_Wtime();
+		host_fence(h);
+		d_sec += MPI_Wtime() - t0;
+		return;
+	}
 	int *cnt = xcalloc((size_t)N * 2, sizeof *cnt), *off = cnt + N;
 	for (int b = 0; b < N; b++) {
 		if (cut[b + 1] - (uint64_t)cut[0] > INT32_MAX)
@@ -473,6 +531,11 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 }
 
 void *dist_shared(size_t bytes)
+{
+	return xcalloc(1, bytes ? bytes : 1);
+}
+
+void *dist_shared_rows(size_t bytes)
 {
 	return xcalloc(1, bytes ? bytes : 1);
 }

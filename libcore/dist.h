@@ -55,9 +55,9 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
  * rank runs on one host they are memory the other ranks can read (an MPI-3
  * shared window), and dist_combine needs no messages: each rank reads the
  * others' copies of its slice where they lie, then the combined slices.
- * Else (one rank, several hosts, no window to be had, or one in use)
+ * Else (one rank, several hosts, no window to be had, or four in use)
  * ordinary memory.  Collective; dist_shared_free (not collective) gives it
- * back. */
+ * back, for the next vector to use. */
 void *dist_shared(size_t bytes);
 void dist_shared_free(void *p);
 /* For combining functions: out[i] = part[0][i] + part[1][i] + ..., floats
@@ -83,18 +83,16 @@ void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens);
 void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *got);
 /* X has rows of k floats, of which rank b computed rows cut[b] ..
  * cut[b+1] (cut has dist_size() + 1 entries): afterwards every rank has
- * every row, the same bits. */
+ * every row, the same bits.  When X is from dist_shared_rows and every
+ * rank runs on one host, the rows are already where all read them: a
+ * barrier, no bytes move. */
 void dist_share_rows(float *X, int k, const uint32_t *cut);
-/* the same on rank 0 only: out is left empty on the others */
-void dist_gather0(const void *p, size_t n, struct buf *out, size_t *lens);
-/* Every rank sends lens[b] bytes of p (the parts back to back, in rank
- * order) to rank b; out (reset first) gets the parts sent to this rank, in
- * rank order, and got (dist_size() entries, may be NULL) their lengths. */
-void dist_exchange(const void *p, const size_t *lens, struct buf *out, size_t *got);
-/* X has rows of k floats, of which rank b computed rows cut[b] ..
- * cut[b+1] (cut has dist_size() + 1 entries): afterwards every rank has
- * every row, the same bits. */
-void dist_share_rows(float *X, int k, const uint32_t *cut);
+/* bytes (zeroed) for a matrix whose rows dist_share_rows shares: when
+ * every rank runs on one host, one block of shared memory that every rank
+ * reads and writes (the same bytes at one address per rank: a rank writes
+ * only its rows, and reads the others' after dist_share_rows); else this
+ * rank's own memory.  Collective; dist_shared_free gives it back. */
+void *dist_shared_rows(size_t bytes);
 
 /* The features below dim this rank keeps a row of, ascending: those its
  * records have, and those the records of several ranks have (dense data:
