@@ -5,10 +5,16 @@
 
 #include <stdlib.h>
 
-/* a row's work besides its pairs, counted in pairs: the k x k product of
- * a conjugate-gradient step costs about what 32 pairs do at 64 factors
- * (only the balance of work between the ranks depends on it) */
-#define ROW_COST 32
+/* The work of a row, counted in pairs, as measured on one core at 64
+ * factors on Debian's package relations (blocks of rows timed over 15
+ * iterations): a row's k x k products cost about what 16 to 26 pairs do,
+ * and a row of more than 1,024 pairs (256 KB of factors, which no longer
+ * stay in cache over the conjugate-gradient steps) about twice as much a
+ * pair.  Only the balance of work between the ranks depends on it: with
+ * 32 a row and every pair alike, the rank with the popular items (the
+ * first seen) took 35 % longer over them than the other. */
+#define ROW_COST 20
+#define BIG_ROW 1024
 #define REC_BYTES 20  /* place, user, item, weight */
 #define PAIR_BYTES 12 /* user, item, weight */
 
@@ -103,9 +109,14 @@ static uint32_t *agree_names(const struct strtab *local, const uint32_t *id, con
 	return map;
 }
 
+static uint64_t row_cost(uint64_t pairs)
+{
+	return ROW_COST + (pairs > BIG_ROW ? 2 * pairs : pairs);
+}
+
 /* cut[b] .. cut[b+1] are rank b's rows, about the same work each: a row
  * costs its records (over every rank), its pairs in base (which every
- * rank has; by user: off, else idx) and ROW_COST */
+ * rank has; by user: off, else idx), weighed by row_cost */
 static uint32_t *cut_rows(const uint32_t *id, const uint32_t *map, uint64_t n, uint32_t rows,
 			  const struct ix_base *base, int by_user)
 {
@@ -122,14 +133,14 @@ static uint32_t *cut_rows(const uint32_t *id, const uint32_t *map, uint64_t n, u
 			for (uint64_t k = base->off[u]; k < base->off[u + 1]; k++)
 				cnt[base->idx[k]]++;
 	for (uint32_t r = 0; r < rows; r++)
-		total += cnt[r] + ROW_COST;
+		total += row_cost(cnt[r]);
 	uint32_t *cut = xmalloc(xmul((size_t)N + 1, 4)), r = 0;
 	uint64_t acc = 0;
 	cut[0] = 0;
 	for (int b = 1; b < N; b++) {
 		uint64_t target = total / (uint64_t)N * (uint64_t)b + total % (uint64_t)N * (uint64_t)b / (uint64_t)N;
 		while (r < rows && acc < target)
-			acc += cnt[r++] + ROW_COST;
+			acc += row_cost(cnt[r++]);
 		cut[b] = r;
 	}
 	cut[N] = rows;
