@@ -248,6 +248,26 @@ static void host_fence(struct hwin *h)
 	MPI_Win_sync(h->w);
 }
 
+const void *dist_shared_part(const void *v, int rank)
+{
+	struct hwin *h = window_of(v);
+	return h && !h->one ? h->peer[rank] : NULL;
+}
+
+void dist_shared_fence(size_t lent)
+{
+	double t0 = MPI_Wtime();
+	for (int i = 0; i < d_nwin; i++)
+		if (d_win[i].used)
+			MPI_Win_sync(d_win[i].w);
+	check(MPI_Barrier(d_host), "MPI_Barrier");
+	for (int i = 0; i < d_nwin; i++)
+		if (d_win[i].used)
+			MPI_Win_sync(d_win[i].w);
+	d_sec += MPI_Wtime() - t0;
+	d_bytes += lent;
+}
+
 /* dist_combine of the shared vector: each rank combines its slice from
  * the others' copies where they lie, then copies the others' slices */
 static void combine_shared(struct hwin *h, uint8_t *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
@@ -538,6 +558,18 @@ void *dist_shared(size_t bytes)
 void *dist_shared_rows(size_t bytes)
 {
 	return xcalloc(1, bytes ? bytes : 1);
+}
+
+const void *dist_shared_part(const void *v, int rank)
+{
+	(void)v, (void)rank;
+	return NULL;
+}
+
+void dist_shared_fence(size_t lent)
+{
+	(void)lent;
+	die("internal error: a fence without memory the ranks share");
 }
 
 void dist_shared_free(void *p)

@@ -60,6 +60,15 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
  * back, for the next vector to use. */
 void *dist_shared(size_t bytes);
 void dist_shared_free(void *p);
+/* For a vector from dist_shared that the ranks share (every rank on one
+ * host): rank b's copy of it; NULL when it is this rank's own memory (then
+ * dist_combine is the way to combine it). */
+const void *dist_shared_part(const void *v, int rank);
+/* Every rank's writes to the memory the ranks share seen by every rank,
+ * once all have come here: a barrier of the host's ranks, its wait counted
+ * as time in sums, and lent (the bytes of this rank's that the others read
+ * since the last fence) as bytes sent. */
+void dist_shared_fence(size_t lent);
 /* For combining functions: out[i] = part[0][i] + part[1][i] + ..., floats
  * added in rank order, for i in [lo, hi); out may be one of the parts. */
 void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi);

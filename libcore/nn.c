@@ -876,6 +876,10 @@ struct nn_trainer {
 	size_t *perm, nperm;
 	size_t *rows;	     /* several ranks: this rank's share of a batch */
 	float *sg;	     /* several ranks: gradient, batch-norm sums, chunks */
+	float *pw;	     /* ranks on one host: the parameters, where the others read them */
+	float *own_param;    /* ... the network's own, meanwhile */
+	float *slice;	     /* ... this rank's slice of the gradient, summed */
+	float *tail;	     /* ... and the batch-norm sums and chunks, summed */
 	uint64_t steps, *seeds;
 	int maxchunks;
 };
@@ -923,6 +927,20 @@ struct nn_trainer *nn_trainer_new(struct nn *n, const struct nn_opts *o, uint64_
 		t->rows = xcalloc((size_t)t->o.share, sizeof *t->rows);
 		/* on one host the ranks read each other's sums where they lie */
 		t->sg = dist_shared((t->ndense + n->nstate + 1) * sizeof *t->sg);
+		float *pw = dist_shared(n->nparam * sizeof *pw);
+		if (dist_shared_part(t->sg, 0) && dist_shared_part(pw, 0)) {
+			/* each rank's parameters where the others read them: the
+			 * rank that steps a slice takes it from there (shared_step) */
+			memcpy(pw, n->param, n->nparam * sizeof *pw);
+			t->pw = pw;
+			t->own_param = n->param;
+			n->param = pw;
+			size_t len = t->ndense + n->nstate + 1;
+			t->slice = xmalloc((len / (size_t)dist_size() + 1) * sizeof *t->slice);
+			t->tail = xmalloc((n->nstate + 1) * sizeof *t->tail);
+		} else {
+			dist_shared_free(pw);
+		}
 	}
 	return t;
 }
@@ -954,6 +972,13 @@ void nn_trainer_free(struct nn_trainer *t)
 	free(t->perm);
 	free(t->rows);
 	dist_shared_free(t->sg);
+	if (t->pw) {
+		memcpy(t->own_param, t->pw, t->n->nparam * sizeof *t->pw);
+		t->n->param = t->own_param;
+		dist_shared_free(t->pw);
+		free(t->slice);
+		free(t->tail);
+	}
 	free(t);
 }
 
@@ -1136,6 +1161,7 @@ static void sparse_grad(struct nn_trainer *t, const struct nn_data *d, const siz
 struct shared_step {
 	struct nn_trainer *t;
 	float lr, c1, c2;
+	int gather; /* the new parameters go to out, for the ranks to gather */
 };
 
 static void step_slice(void *ctx, void *out, const void *const *part, int R, size_t first, size_t n)
@@ -1158,8 +1184,43 @@ static void step_slice(void *ctx, void *out, const void *const *part, int R, siz
 		else
 			for (size_t p = plo; p < phi; p++)
 				update(t, p, o[p - first], st->lr, t->decay[p], st->c1, st->c2);
-		memcpy(o + lo, w + plo, (phi - plo) * sizeof *o);
+		if (st->gather)
+			memcpy(o + lo, w + plo, (phi - plo) * sizeof *o);
 	}
+}
+
+/* dist_combine's work where the ranks share the gradients and each rank's
+ * parameters (t->pw): once every gradient is there, each rank steps its
+ * slice (dist_combine's slices and order of additions, so the same bits;
+ * the sum goes to memory of its own, as the others still read every
+ * copy), and adds up the batch-norm sums and the chunk count whole (a few
+ * KB); once every slice is stepped, each rank copies the others' new
+ * parameters from theirs.  Two fences, and no copy of the gradient's sum
+ * or of the whole parameters, which dist_combine's gather needs. */
+static void shared_step(struct nn_trainer *t, struct shared_step *st)
+{
+	int R = dist_size(), r = dist_rank();
+	size_t nd = t->ndense, ns = t->n->nstate, len = nd + ns + 1;
+	size_t lo = len * (size_t)r / (size_t)R, hi = len * ((size_t)r + 1) / (size_t)R;
+	const void **part = xcalloc((size_t)R, sizeof *part);
+	/* the others read this rank's copy of their slices and of the tail */
+	dist_shared_fence(0);
+	for (int b = 0; b < R; b++)
+		part[b] = (const float *)dist_shared_part(t->sg, b) + lo;
+	step_slice(st, t->slice, part, R, lo, hi - lo);
+	for (int b = 0; b < R; b++)
+		part[b] = (const float *)dist_shared_part(t->sg, b) + nd;
+	dist_add_f32(t->tail, part, R, 0, ns + 1);
+	size_t mine = (hi < nd ? hi : nd) - (lo < nd ? lo : nd);
+	dist_shared_fence((len - (hi - lo) + (size_t)(R - 1) * mine) * sizeof(float));
+	for (int b = 0; b < R; b++) {
+		size_t blo = len * (size_t)b / (size_t)R, bhi = len * ((size_t)b + 1) / (size_t)R;
+		blo = blo < nd ? blo : nd;
+		bhi = bhi < nd ? bhi : nd;
+		if (b != r)
+			memcpy(t->pw + blo, (const float *)dist_shared_part(t->pw, b) + blo, (bhi - blo) * sizeof(float));
+	}
+	free(part);
 }
 
 static void shared_update(struct nn_trainer *t, int nc, float lr, float c1, float c2)
@@ -1177,15 +1238,21 @@ static void shared_update(struct nn_trainer *t, int nc, float lr, float c1, floa
 		sg[nd + k] = v;
 	}
 	sg[nd + ns] = (float)nc;
-	struct shared_step st = {t, lr, c1, c2};
-	dist_combine(sg, nd + ns + 1, sizeof *sg, step_slice, &st);
-	memcpy(n->param, sg, nd * sizeof *sg);
+	struct shared_step st = {t, lr, c1, c2, !t->pw};
+	const float *tail = sg + nd;
+	if (t->pw) {
+		shared_step(t, &st);
+		tail = t->tail;
+	} else {
+		dist_combine(sg, nd + ns + 1, sizeof *sg, step_slice, &st);
+		memcpy(n->param, sg, nd * sizeof *sg);
+	}
 	for (int i = 0; i < n->nl; i++) {
 		const struct nn_layer *l = &n->l[i];
 		if (l->kind != NN_BN)
 			continue;
 		for (size_t k = l->soff; k < l->soff + 2 * (size_t)l->oc; k++)
-			n->state[k] = (1 - BN_MOMENTUM) * n->state[k] + BN_MOMENTUM * (sg[nd + k] / sg[nd + ns]);
+			n->state[k] = (1 - BN_MOMENTUM) * n->state[k] + BN_MOMENTUM * (tail[k] / tail[ns]);
 	}
 }
 

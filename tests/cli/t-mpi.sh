@@ -119,14 +119,20 @@ t 'ranks x threads: logreg, svm and mlp give the same model at -j 1 and -j 2' '
 	cmp j1-mlp.model j2-mlp.model'
 # Open MPI without its shared-memory windows (as where /dev/shm is too
 # small): the ranks of one host sum by messages, to the same bits
-t 'ranks that cannot share memory sum by messages: the same mlp and logreg models' '
+NET='conv3x3:4,bn,relu,maxpool2,fc:8,relu,fc'
+t 'ranks that cannot share memory sum by messages: the same mlp, logreg and cnn models' '
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o shm-mlp.model "quad-%r.pea"
 	mpirun_ --mca osc ^sm -np 2 pea-train --mpi -q -j 1 --algo mlp --epochs 3 --batch 16 -o msg-mlp.model "quad-%r.pea"
 	cmp shm-mlp.model msg-mlp.model
 	mpirun_ -np 2 pea-train --mpi -q -j 1 --algo logreg -o shm-lr.model "all-2-%r.pea"
 	mpirun_ --mca osc ^sm -np 2 pea-train --mpi -q -j 1 --algo logreg -o msg-lr.model "all-2-%r.pea"
-	cmp shm-lr.model msg-lr.model'
-NET='conv3x3:4,bn,relu,maxpool2,fc:8,relu,fc'
+	cmp shm-lr.model msg-lr.model
+	# batch norm: the sums of its statistics travel beside the gradient
+	for how in "" "--mca osc ^sm"; do
+		mpirun_ $how -np 2 pea-train --mpi -q -j 1 --algo cnn --net "$NET" --epochs 2 --batch 16 \
+			-o "bn${how:+-msg}.model" "quad-%r.pea"
+	done
+	cmp bn.model bn-msg.model'
 t 'cnn: 2 ranks share every batch, learn the set, and give the same model on every run' '
 	for i in a b; do
 		mpirun_ -np 2 pea-train --mpi -q -j 1 --algo cnn --net "$NET" --epochs 15 --batch 16 --lr 0.01 \
