@@ -200,7 +200,17 @@ take:
 	return h;
 }
 
-static void host_fence(struct hwin *h);
+/* every rank's writes to the windows seen by every rank */
+static void host_fence(void)
+{
+	for (int i = 0; i < d_nwin; i++)
+		if (d_win[i].used)
+			MPI_Win_sync(d_win[i].w);
+	check(MPI_Barrier(d_host), "MPI_Barrier");
+	for (int i = 0; i < d_nwin; i++)
+		if (d_win[i].used)
+			MPI_Win_sync(d_win[i].w);
+}
 
 void *dist_shared(size_t bytes)
 {
@@ -218,7 +228,7 @@ void *dist_shared_rows(size_t bytes)
 		return xcalloc(1, bytes ? bytes : 1);
 	if (d_rank == 0)
 		memset(h->peer[0], 0, bytes);
-	host_fence(h);
+	host_fence();
 	return h->peer[0];
 }
 
@@ -240,14 +250,6 @@ void dist_shared_free(void *p)
 		free(p);
 }
 
-/* every rank's writes to the window seen by every rank */
-static void host_fence(struct hwin *h)
-{
-	MPI_Win_sync(h->w);
-	check(MPI_Barrier(d_host), "MPI_Barrier");
-	MPI_Win_sync(h->w);
-}
-
 const void *dist_shared_part(const void *v, int rank)
 {
 	struct hwin *h = window_of(v);
@@ -257,13 +259,7 @@ const void *dist_shared_part(const void *v, int rank)
 void dist_shared_fence(size_t lent)
 {
 	double t0 = MPI_Wtime();
-	for (int i = 0; i < d_nwin; i++)
-		if (d_win[i].used)
-			MPI_Win_sync(d_win[i].w);
-	check(MPI_Barrier(d_host), "MPI_Barrier");
-	for (int i = 0; i < d_nwin; i++)
-		if (d_win[i].used)
-			MPI_Win_sync(d_win[i].w);
+	host_fence();
 	d_sec += MPI_Wtime() - t0;
 	d_bytes += lent;
 }
@@ -277,18 +273,18 @@ static void combine_shared(struct hwin *h, uint8_t *v, size_t n, size_t esz, dis
 	const void **part = xcalloc((size_t)N, sizeof *part);
 	double t0 = MPI_Wtime();
 	size_t lo = n * (size_t)r / (size_t)N, hi = n * ((size_t)r + 1) / (size_t)N;
-	host_fence(h);
+	host_fence();
 	for (int b = 0; b < N; b++)
 		part[b] = peer[b] + lo * esz;
 	fn(ctx, v + lo * esz, part, N, lo, hi - lo);
-	host_fence(h);
+	host_fence();
 	for (int b = 0; b < N; b++) {
 		size_t blo = n * (size_t)b / (size_t)N, bhi = n * ((size_t)b + 1) / (size_t)N;
 		if (b != r)
 			memcpy(v + blo * esz, peer[b] + blo * esz, (bhi - blo) * esz);
 	}
 	/* nobody writes a next vector while another still reads this one */
-	host_fence(h);
+	host_fence();
 	d_sec += MPI_Wtime() - t0;
 	d_bytes += 2 * (n - (hi - lo)) * esz;
 	free(part);
@@ -508,7 +504,7 @@ void dist_share_rows(float *X, int k, const uint32_t *cut)
 	if (h && h->one) {
 		/* the rows are where every rank reads them: once written */
 		double t0 = MPI_Wtime();
-		host_fence(h);
+		host_fence();
 		d_sec += MPI_Wtime() - t0;
 		return;
 	}
