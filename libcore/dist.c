@@ -256,11 +256,18 @@ const void *dist_shared_part(const void *v, int rank)
 	return h && !h->one ? h->peer[rank] : NULL;
 }
 
-void dist_shared_fence(size_t lent)
+static double d_began; /* dist_shared_begin's time */
+
+void dist_shared_begin(void)
 {
-	double t0 = MPI_Wtime();
+	d_began = MPI_Wtime();
 	host_fence();
-	d_sec += MPI_Wtime() - t0;
+}
+
+void dist_shared_end(size_t lent)
+{
+	host_fence();
+	d_sec += MPI_Wtime() - d_began;
 	d_bytes += lent;
 }
 
@@ -562,10 +569,15 @@ const void *dist_shared_part(const void *v, int rank)
 	return NULL;
 }
 
-void dist_shared_fence(size_t lent)
+void dist_shared_begin(void)
+{
+	die("internal error: a step on memory the ranks do not share");
+}
+
+void dist_shared_end(size_t lent)
 {
 	(void)lent;
-	die("internal error: a fence without memory the ranks share");
+	die("internal error: a step on memory the ranks do not share");
 }
 
 void dist_shared_free(void *p)

@@ -64,11 +64,14 @@ void dist_shared_free(void *p);
  * host): rank b's copy of it; NULL when it is this rank's own memory (then
  * dist_combine is the way to combine it). */
 const void *dist_shared_part(const void *v, int rank);
-/* Every rank's writes to the memory the ranks share seen by every rank,
- * once all have come here: a barrier of the host's ranks, its wait counted
- * as time in sums, and lent (the bytes of this rank's that the others read
- * since the last fence) as bytes sent. */
-void dist_shared_fence(size_t lent);
+/* A step of the ranks on the memory they share, as dist_combine takes on
+ * its own: dist_shared_begin returns once every rank has come, with every
+ * rank's writes seen by every rank (a barrier of the host's ranks), and
+ * dist_shared_end the same; the time from one to the other counts as time
+ * in sums, and lent (the bytes of this rank's that the others read in
+ * between) as bytes sent. */
+void dist_shared_begin(void);
+void dist_shared_end(size_t lent);
 /* For combining functions: out[i] = part[0][i] + part[1][i] + ..., floats
  * added in rank order, for i in [lo, hi); out may be one of the parts. */
 void dist_add_f32(float *out, const void *const *part, int R, size_t lo, size_t hi);

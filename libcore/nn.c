@@ -1204,7 +1204,7 @@ static void shared_step(struct nn_trainer *t, struct shared_step *st)
 	size_t lo = len * (size_t)r / (size_t)R, hi = len * ((size_t)r + 1) / (size_t)R;
 	const void **part = xcalloc((size_t)R, sizeof *part);
 	/* the others read this rank's copy of their slices and of the tail */
-	dist_shared_fence(0);
+	dist_shared_begin();
 	for (int b = 0; b < R; b++)
 		part[b] = (const float *)dist_shared_part(t->sg, b) + lo;
 	step_slice(st, t->slice, part, R, lo, hi - lo);
@@ -1212,7 +1212,7 @@ static void shared_step(struct nn_trainer *t, struct shared_step *st)
 		part[b] = (const float *)dist_shared_part(t->sg, b) + nd;
 	dist_add_f32(t->tail, part, R, 0, ns + 1);
 	size_t mine = (hi < nd ? hi : nd) - (lo < nd ? lo : nd);
-	dist_shared_fence((len - (hi - lo) + (size_t)(R - 1) * mine) * sizeof(float));
+	dist_shared_end((len - (hi - lo) + (size_t)(R - 1) * mine) * sizeof(float));
 	for (int b = 0; b < R; b++) {
 		size_t blo = len * (size_t)b / (size_t)R, bhi = len * ((size_t)b + 1) / (size_t)R;
 		blo = blo < nd ? blo : nd;
