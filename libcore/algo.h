@@ -108,6 +108,12 @@ struct fit {
 	char err[512];	  /* begin() returns NULL with the reason here */
 };
 
+/* the model's number of the training set's feature k (struct fit's feat) */
+static inline uint32_t fit_feature(const struct fit *f, uint32_t k)
+{
+	return f->feat ? f->feat[k] : k;
+}
+
 struct algo {
 	const char *name, *summary;
 	int epochs; /* default number of passes */

@@ -426,7 +426,7 @@ static void lr_snapshot(void *st, const struct fit *f, struct amodel *m)
 	 * numbered go to the model's, the others stay 0); FTRL weights of
 	 * untouched coordinates were never materialized */
 	for (uint32_t j = 0; j <= s->dim; j++) {
-		uint32_t to = j == s->dim ? f->dim : f->feat ? f->feat[j] : j;
+		uint32_t to = j == s->dim ? f->dim : fit_feature(f, j);
 		row_weights(s, s->p + (size_t)j * s->ncol * s->S, l->own + (size_t)to * s->ncol);
 	}
 	/* and the other ranks' rows (lr_collect) */

@@ -312,7 +312,7 @@ static void svm_snapshot(void *st, const struct fit *f, struct amodel *m)
 	 * others stay 0 */
 	for (uint32_t c = 0; c < s->ncol; c++) {
 		for (uint32_t j = 0; j < s->dim; j++)
-			l->own[(size_t)(f->feat ? f->feat[j] : j) * s->ncol + c] = (float)s->p[c].w[j];
+			l->own[(size_t)fit_feature(f, j) * s->ncol + c] = (float)s->p[c].w[j];
 		l->own[(size_t)f->dim * s->ncol + c] = (float)s->p[c].w[s->dim];
 		/* and the other ranks' rows (svm_collect) */
 		const struct lin_got *got = &s->p[c].got;

@@ -254,12 +254,12 @@ void lin_rows_init(struct lin_rows *r, const struct fit *f, uint32_t dim)
 	ds_features(f->train, dim, own);
 	for (uint32_t j = 0; j < dim; j++)
 		if (own[j / 64] >> (j % 64) & 1) {
-			uint32_t g = f->feat ? f->feat[j] : j;
+			uint32_t g = fit_feature(f, j);
 			several[g / 64] |= 1ull << (g % 64);
 		}
 	dist_several(several, gw);
 	for (uint32_t j = 0; j < dim; j++) {
-		uint32_t g = f->feat ? f->feat[j] : j;
+		uint32_t g = fit_feature(f, j);
 		if (several[g / 64] >> (g % 64) & 1)
 			nmix++;
 		else if (own[j / 64] >> (j % 64) & 1)
@@ -267,7 +267,7 @@ void lin_rows_init(struct lin_rows *r, const struct fit *f, uint32_t dim)
 	}
 	*r = (struct lin_rows){xmalloc(nmix * sizeof *r->mix), 0, xmalloc((nmine + 1) * sizeof *r->mine), 0};
 	for (uint32_t j = 0; j < dim; j++) {
-		uint32_t g = f->feat ? f->feat[j] : j;
+		uint32_t g = fit_feature(f, j);
 		if (several[g / 64] >> (g % 64) & 1)
 			r->mix[r->nmix++] = j;
 		else if (own[j / 64] >> (j % 64) & 1)
@@ -292,7 +292,7 @@ void lin_collect(const struct lin_rows *r, const struct fit *f, const void *tabl
 	uint8_t *p = xmalloc(xmul(r->nmine, one) + 1);
 	const uint8_t *t = table;
 	for (size_t i = 0; i < r->nmine; i++) {
-		uint32_t g = f->feat ? f->feat[r->mine[i]] : r->mine[i];
+		uint32_t g = fit_feature(f, r->mine[i]);
 		memcpy(p + i * one, &g, sizeof g);
 		memcpy(p + i * one + sizeof g, t + (size_t)r->mine[i] * row, row);
 	}
