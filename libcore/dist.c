@@ -25,6 +25,13 @@ int dist_available(void)
 }
 
 int dist_rank(void) { return d_rank; }
+
+void dist_slice(size_t n, int b, size_t *lo, size_t *hi)
+{
+	*lo = n * (size_t)b / (size_t)d_size;
+	*hi = n * ((size_t)b + 1) / (size_t)d_size;
+}
+
 int dist_size(void) { return d_size; }
 double dist_seconds(void) { return d_sec; }
 uint64_t dist_bytes(void) { return d_bytes; }
@@ -279,14 +286,16 @@ static void combine_shared(struct hwin *h, uint8_t *v, size_t n, size_t esz, dis
 	uint8_t **peer = h->peer;
 	const void **part = xcalloc((size_t)N, sizeof *part);
 	double t0 = MPI_Wtime();
-	size_t lo = n * (size_t)r / (size_t)N, hi = n * ((size_t)r + 1) / (size_t)N;
+	size_t lo, hi;
+	dist_slice(n, r, &lo, &hi);
 	host_fence();
 	for (int b = 0; b < N; b++)
 		part[b] = peer[b] + lo * esz;
 	fn(ctx, v + lo * esz, part, N, lo, hi - lo);
 	host_fence();
 	for (int b = 0; b < N; b++) {
-		size_t blo = n * (size_t)b / (size_t)N, bhi = n * ((size_t)b + 1) / (size_t)N;
+		size_t blo, bhi;
+		dist_slice(n, b, &blo, &bhi);
 		if (b != r)
 			memcpy(v + blo * esz, peer[b] + blo * esz, (bhi - blo) * esz);
 	}
@@ -338,7 +347,8 @@ void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx)
 		uint8_t *base = (uint8_t *)v + at * esz;
 		/* slice b is [m b / N, m (b + 1) / N), in bytes for MPI */
 		for (int b = 0; b < N; b++) {
-			size_t lo = m * (size_t)b / (size_t)N, hi = m * ((size_t)b + 1) / (size_t)N;
+			size_t lo, hi;
+			dist_slice(m, b, &lo, &hi);
 			cnt[b] = (int)((hi - lo) * esz);
 			dsp[b] = (int)(lo * esz);
 		}

@@ -51,6 +51,9 @@ int dist_threads(int64_t j);
  * treat each element on its own).  One rank: fn on the whole vector. */
 typedef void dist_combine_fn(void *ctx, void *out, const void *const *part, int nranks, size_t first, size_t n);
 void dist_combine(void *v, size_t n, size_t esz, dist_combine_fn *fn, void *ctx);
+/* [*lo, *hi): rank b's slice of a vector of n elements, the one
+ * dist_combine has it combine */
+void dist_slice(size_t n, int b, size_t *lo, size_t *hi);
 /* bytes (zeroed) for a vector that dist_combine will combine.  When every
  * rank runs on one host they are memory the other ranks can read (an MPI-3
  * shared window), and dist_combine needs no messages: each rank reads the

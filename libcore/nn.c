@@ -1201,7 +1201,8 @@ static void shared_step(struct nn_trainer *t, struct shared_step *st)
 {
 	int R = dist_size(), r = dist_rank();
 	size_t nd = t->ndense, ns = t->n->nstate, len = nd + ns + 1;
-	size_t lo = len * (size_t)r / (size_t)R, hi = len * ((size_t)r + 1) / (size_t)R;
+	size_t lo, hi;
+	dist_slice(len, r, &lo, &hi);
 	const void **part = xcalloc((size_t)R, sizeof *part);
 	/* the others read this rank's copy of their slices and of the tail */
 	dist_shared_begin();
@@ -1214,7 +1215,8 @@ static void shared_step(struct nn_trainer *t, struct shared_step *st)
 	size_t mine = (hi < nd ? hi : nd) - (lo < nd ? lo : nd);
 	dist_shared_end((len - (hi - lo) + (size_t)(R - 1) * mine) * sizeof(float));
 	for (int b = 0; b < R; b++) {
-		size_t blo = len * (size_t)b / (size_t)R, bhi = len * ((size_t)b + 1) / (size_t)R;
+		size_t blo, bhi;
+		dist_slice(len, b, &blo, &bhi);
 		blo = blo < nd ? blo : nd;
 		bhi = bhi < nd ? bhi : nd;
 		if (b != r)
